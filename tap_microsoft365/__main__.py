@@ -1,0 +1,5 @@
+"""Run the tap with ``python -m tap_microsoft365``."""
+
+from tap_microsoft365.tap import TapMicrosoft365
+
+TapMicrosoft365.cli()
