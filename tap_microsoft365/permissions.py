@@ -1,0 +1,41 @@
+"""Which Graph application permission (and licence) each stream needs.
+
+Least-privileged permission first; any one of a stream's list is enough. Sources: the permission tables of
+each v1.0 "List" API (collected in ../shared/reference/graph.md section 1). Used by 403 messages and by
+the README's stream table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """What one stream needs from the tenant."""
+
+    permissions: tuple[str, ...]
+    licence: str | None = None
+
+    def describe(self) -> str:
+        """Human text, e.g. 'User.Read.All (or Directory.Read.All)'."""
+        first, *others = self.permissions
+        text = first + (f" (or {', '.join(others)})" if others else "")
+        return text + (f"; licence: {self.licence}" if self.licence else "")
+
+
+REQUIREMENTS: dict[str, Requirement] = {
+    "users": Requirement(("User.Read.All", "Directory.Read.All")),
+    "groups": Requirement(("GroupMember.Read.All", "Group.Read.All", "Directory.Read.All")),
+    "group_members": Requirement(("GroupMember.Read.All", "Group.Read.All", "Directory.Read.All")),
+    "subscribed_skus": Requirement(
+        ("LicenseAssignment.Read.All", "Organization.Read.All", "Directory.Read.All")
+    ),
+    "organization": Requirement(("Organization.Read.All", "Directory.Read.All")),
+    "domains": Requirement(("Domain.Read.All", "Directory.Read.All")),
+}
+
+
+def requirement_for(stream_name: str) -> Requirement:
+    """The requirement of a stream; Directory.Read.All when a stream has no entry yet."""
+    return REQUIREMENTS.get(stream_name, Requirement(("Directory.Read.All",)))

@@ -1,0 +1,43 @@
+"""Schema building blocks typed to Graph's v1.0 model (nullable where Graph may return null).
+
+Graph property names are kept as Graph spells them; fields the tap adds are snake_case.
+"""
+
+from __future__ import annotations
+
+from singer_sdk import typing as th
+
+String = th.StringType
+Bool = th.BooleanType
+Int = th.IntegerType
+DateTime = th.DateTimeType
+
+
+def props(*properties: th.Property) -> dict:
+    """A stream schema: the Graph properties plus the tap's ``tenant_id``."""
+    return th.PropertiesList(
+        *properties,
+        th.Property("tenant_id", String, description="Entra tenant ID (added by the tap)"),
+    ).to_dict()
+
+
+def strings(name: str) -> th.Property:
+    """An array of strings."""
+    return th.Property(name, th.ArrayType(String))
+
+
+def objects(name: str, *properties: th.Property) -> th.Property:
+    """An array of objects, kept as objects."""
+    return th.Property(name, th.ArrayType(th.ObjectType(*properties)))
+
+
+ASSIGNED_PLAN = (
+    th.Property("assignedDateTime", DateTime),
+    th.Property("capabilityStatus", String),
+    th.Property("service", String),
+    th.Property("servicePlanId", String),
+)
+
+ASSIGNED_LICENSES = objects(
+    "assignedLicenses", th.Property("skuId", String), strings("disabledPlans")
+)

@@ -1,0 +1,16 @@
+"""Streams, grouped by Graph area."""
+
+from tap_microsoft365.streams.directory import GroupMembersStream, GroupsStream, UsersStream
+from tap_microsoft365.streams.licensing import SubscribedSkusStream
+from tap_microsoft365.streams.organization import DomainsStream, OrganizationStream
+
+STREAM_TYPES = [
+    UsersStream,
+    GroupsStream,
+    GroupMembersStream,
+    SubscribedSkusStream,
+    OrganizationStream,
+    DomainsStream,
+]
+
+__all__ = ["STREAM_TYPES"]
