@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Idempotent setup: .venv with the tap + test + meltano extras, then the Meltano plugins.
+# Re-runs pip only when pyproject.toml changed, and `meltano install` only when meltano.yml (or
+# pyproject.toml, since the extractor is `pip_url: -e .`) changed. Needs only python3 (3.10+) and PyPI.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+ROOT="$PWD"
+PYTHON="${PYTHON:-python3}"
+VENV="$ROOT/.venv"
+
+say() { printf 'bootstrap: %s\n' "$*" >&2; }
+
+hash_of() { cat "$@" | "$PYTHON" -c 'import hashlib,sys; print(hashlib.sha256(sys.stdin.buffer.read()).hexdigest())'; }
+
+# Serialize concurrent bootstraps of this checkout (demo and tests may start together).
+if command -v flock >/dev/null 2>&1; then
+    lock="${TMPDIR:-/tmp}/tap-microsoft365-bootstrap-$(printf '%s' "$ROOT" | cksum | cut -d' ' -f1).lock"
+    exec 9>"$lock"
+    flock 9
+fi
+
+run_logged() {  # run_logged LOGFILE CMD...: quiet unless it fails
+    local log="$1"; shift
+    if ! "$@" >"$log" 2>&1; then
+        grep -v "is ignored: it is neither a file nor a directory" "$log" | tail -n 40 >&2
+        say "FAILED: $* (full log: $log)"
+        return 1
+    fi
+}
+
+if [[ ! -x "$VENV/bin/python" ]]; then
+    "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 10))' \
+        || { say "python 3.10+ required, $PYTHON is $("$PYTHON" --version 2>&1)"; exit 1; }
+    say "creating .venv with $("$PYTHON" --version 2>&1)"
+    "$PYTHON" -m venv "$VENV"
+fi
+
+pyproject_hash="$(hash_of pyproject.toml)"
+pip_stamp="$VENV/.bootstrap-pip.sha256"
+if [[ "$(cat "$pip_stamp" 2>/dev/null)" != "$pyproject_hash" ]]; then
+    say "installing the tap with extras test,meltano into .venv (pyproject.toml changed or first run)"
+    start=$SECONDS
+    run_logged "$VENV/bootstrap-pip.log" "$VENV/bin/python" -m pip install --disable-pip-version-check -e '.[test,meltano]'
+    echo "$pyproject_hash" >"$pip_stamp"
+    say "pip install done in $((SECONDS - start))s"
+else
+    say ".venv up to date"
+fi
+
+meltano_hash="$(hash_of meltano.yml pyproject.toml)"
+meltano_stamp="$ROOT/.meltano/.bootstrap-meltano.sha256"
+if [[ "$(cat "$meltano_stamp" 2>/dev/null)" != "$meltano_hash" ]]; then
+    say "meltano install (meltano.yml changed or first run)"
+    start=$SECONDS
+    mkdir -p "$ROOT/.meltano"
+    run_logged "$ROOT/.meltano/bootstrap-install.log" "$VENV/bin/meltano" install
+    echo "$meltano_hash" >"$meltano_stamp"
+    say "meltano install done in $((SECONDS - start))s"
+else
+    say "meltano plugins up to date"
+fi
