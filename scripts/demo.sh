@@ -37,8 +37,8 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 say "starting the Graph sandbox with $USERS users"
-.venv/bin/python -m tap_microsoft365.sandbox --users "$USERS" --port 0 --workdir .sandbox \
-    --write-config .sandbox/config.json >"$sb_out" 2>"$sb_err" &
+.venv/bin/python -m tap_microsoft365.sandbox --users "$USERS" --port 0 --workdir "$ROOT/.sandbox" \
+    --write-config "$ROOT/.sandbox/config.json" >"$sb_out" 2>"$sb_err" &
 sb_pid=$!
 
 for _ in $(seq 1 600); do  # up to 60 s
@@ -54,17 +54,18 @@ grep -q '^{' "$sb_out" || { tail -n 30 "$sb_err" >&2; say "FAILED: no JSON line 
 
 # Tap settings from the sandbox: its JSON line plus the config file it wrote.
 exports="$(.venv/bin/python - "$sb_out" <<'PY'
-import json, shlex, sys
+import json, os, shlex, sys
 line = next(l for l in open(sys.argv[1]) if l.startswith("{"))
 info = json.loads(line)
-cfg = json.load(open(info["config_path"]))
+cfg = json.load(open(os.path.abspath(info["config_path"])))
 env = {
     "TAP_MICROSOFT365_TENANT_ID": cfg["tenant_id"],
     "TAP_MICROSOFT365_CLIENT_ID": cfg["client_id"],
     "TAP_MICROSOFT365_CLIENT_SECRET": cfg["client_secret"],
     "TAP_MICROSOFT365_AUTHORITY_URL": cfg.get("authority_url", info["base_url"]),
     "TAP_MICROSOFT365_GRAPH_URL": cfg.get("graph_url", info["base_url"]),
-    "REQUESTS_CA_BUNDLE": info["ca_bundle"],
+    # Absolute: Meltano runs the plugins from other directories.
+    "REQUESTS_CA_BUNDLE": os.path.abspath(info["ca_bundle"]),
     "SANDBOX_BASE_URL": info["base_url"],
 }
 for key, value in env.items():
