@@ -1,6 +1,6 @@
 """End to end: `meltano run tap-microsoft365 target-postgres` against the local Graph sandbox.
 
-Needs PostgreSQL on 127.0.0.1:5432 (database `test`, user $PGUSER or postgres, trust auth or
+Needs PostgreSQL on 127.0.0.1:5432 (E2E_POSTGRES_HOST / E2E_POSTGRES_PORT override it; database `test`, user $PGUSER or postgres, trust auth or
 $PGPASSWORD) and the Meltano plugins installed by scripts/bootstrap.sh. Skipped with the reason when either
 is missing, unless REQUIRE_POSTGRES=1 (set by scripts/test.sh when CI is set): then it fails.
 """
@@ -23,8 +23,8 @@ pytestmark = pytest.mark.postgres
 
 ROOT = Path(__file__).resolve().parents[1]
 PG = {
-    "host": "127.0.0.1",
-    "port": 5432,
+    "host": os.environ.get("E2E_POSTGRES_HOST", "127.0.0.1"),
+    "port": int(os.environ.get("E2E_POSTGRES_PORT", "5432")),
     "dbname": "test",
     "user": os.environ.get("PGUSER", "postgres"),
     "password": os.environ.get("PGPASSWORD", "postgres"),  # ignored under trust auth
