@@ -1,0 +1,9 @@
+"""A local, faithful fake of Entra ID's token endpoint and Microsoft Graph v1.0 (see CONTRACT.md)."""
+
+from __future__ import annotations
+
+from .app import Sandbox
+from .model import Tenant
+from .server import DEFAULT_PERMISSIONS, FaultPlan, RequestLog
+
+__all__ = ["DEFAULT_PERMISSIONS", "FaultPlan", "RequestLog", "Sandbox", "Tenant"]

@@ -1,0 +1,223 @@
+"""``Sandbox``: the tenant model, TLS material and the HTTPS server behind one object (see CONTRACT.md)."""
+
+from __future__ import annotations
+
+import atexit
+import random
+import shutil
+import string
+import tempfile
+import threading
+from typing import Any
+
+from . import tls
+from .model import Tenant
+from .server import FaultPlan, HttpsServer, RequestLog, Server, make_context
+
+_TEMP_DIRS: list[str] = []
+
+
+def _cleanup() -> None:
+    for path in _TEMP_DIRS:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+atexit.register(_cleanup)
+
+
+class Sandbox:
+    """A local fake of Entra ID's token endpoint and Graph v1.0 on ``https://127.0.0.1:<port>``."""
+
+    def __init__(
+        self,
+        users: int = 300,
+        seed: int = 42,
+        workdir: str | None = None,
+        *,
+        token_lifetime: int = 3599,
+        empty_pages: bool = False,
+        secret_expired: bool = False,
+        consent_missing: bool = False,
+        premium: bool = True,
+        port: int = 0,
+        host: str = "127.0.0.1",
+    ) -> None:
+        self.tenant = Tenant(users=users, seed=seed, premium=premium)
+        self.seed = seed
+        self.tenant_id = self.tenant.tenant_id
+        self.client_id = self.tenant.client_id
+        rng = random.Random(f"{seed}:secret")
+        alphabet = string.ascii_letters + string.digits + "_-.~"
+        # Entra secret values look like "abc8Q~" + 34 characters.
+        self.client_secret = (
+            "".join(rng.choice(alphabet) for _ in range(3))
+            + "8Q~"
+            + "".join(rng.choice(alphabet) for _ in range(34))
+        )
+        self.options = {
+            "token_lifetime": token_lifetime,
+            "empty_pages": empty_pages,
+            "secret_expired": secret_expired,
+            "consent_missing": consent_missing,
+            "premium": premium,
+        }
+        self._workdir = workdir
+        self._host, self._port = host, port
+        self._httpd: HttpsServer | None = None
+        self._thread: threading.Thread | None = None
+        self.tls: tls.TlsFiles | None = None
+        self.server = Server(
+            self.tenant,
+            client_id=self.client_id,
+            client_secret=self.client_secret,
+            token_lifetime=token_lifetime,
+            empty_pages=empty_pages,
+            secret_expired=secret_expired,
+            consent_missing=consent_missing,
+            premium=premium,
+        )
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+
+    def start(self) -> Sandbox:
+        """Generate TLS material, bind, and serve in a daemon thread; returns self."""
+        if self._httpd is not None:
+            return self
+        workdir = self._workdir
+        if workdir is None:
+            workdir = tempfile.mkdtemp(prefix="m365-graph-sandbox-")
+            _TEMP_DIRS.append(workdir)
+        self.workdir = workdir
+        self.tls = tls.generate(workdir)
+        self.server.cert_thumbprint = self.tls.client_thumbprint
+        self.server.cert_thumbprint_sha256 = self.tls.client_thumbprint_sha256
+        self.server.cert_public_key = self.tls.client_public_key
+        context = make_context(self.tls.server_cert, self.tls.server_key)
+        self._httpd = HttpsServer((self._host, self._port), self.server, context)
+        port = self._httpd.server_address[1]
+        self.server.base_url = f"https://{self._host}:{port}"
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever,
+            kwargs={"poll_interval": 0.2},
+            name="m365-graph-sandbox",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and close open connections."""
+        httpd, self._httpd = self._httpd, None
+        if httpd is None:
+            return
+        httpd.shutdown()
+        httpd.close_connections()
+        httpd.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def __enter__(self) -> Sandbox:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- contract attributes -----------------------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        """``https://127.0.0.1:<port>`` (authority and Graph root share it)."""
+        return self.server.base_url
+
+    authority_url = base_url
+    graph_url = base_url
+
+    @property
+    def ca_bundle(self) -> str:
+        """System CA bundle + the sandbox certificate (for ``REQUESTS_CA_BUNDLE``)."""
+        self._require_started()
+        return self.tls.ca_bundle
+
+    @property
+    def cert_key_path(self) -> str:
+        """PEM private key of the registered client certificate."""
+        self._require_started()
+        return self.tls.client_key
+
+    @property
+    def cert_path(self) -> str:
+        """PEM of the registered client certificate (for ``public_certificate``)."""
+        self._require_started()
+        return self.tls.client_cert
+
+    @property
+    def cert_thumbprint(self) -> str:
+        """SHA-1 hex thumbprint of the registered client certificate (x5t)."""
+        self._require_started()
+        return self.tls.client_thumbprint
+
+    @property
+    def requests(self) -> list[RequestLog]:
+        """Every HTTP request answered, in order (``$batch`` inner ones are in ``batch_requests``)."""
+        return self.server.requests
+
+    @property
+    def batch_requests(self) -> list[RequestLog]:
+        """Inner requests of ``$batch`` calls, path prefixed with ``/v1.0``."""
+        return self.server.batch_requests
+
+    @property
+    def faults(self) -> FaultPlan:
+        """The fault plan (see CONTRACT.md)."""
+        return self.server.faults
+
+    @property
+    def granted_permissions(self) -> set[str]:
+        """Application permissions baked into tokens issued from now on (mutable set)."""
+        return self.server.granted_permissions
+
+    @granted_permissions.setter
+    def granted_permissions(self, value: set[str]) -> None:
+        self.server.granted_permissions.clear()
+        self.server.granted_permissions.update(value)
+
+    def tap_config(self, **overrides: Any) -> dict[str, Any]:
+        """The tap's config for this sandbox, plus overrides."""
+        config = {
+            "tenant_id": self.tenant_id,
+            "client_id": self.client_id,
+            "client_secret": self.client_secret,
+            "authority_url": self.base_url,
+            "graph_url": self.base_url,
+        }
+        config.update(overrides)
+        return config
+
+    def count(
+        self, path: str | None = None, method: str | None = None, prefix: str | None = None
+    ) -> int:
+        """Logged requests matching ``path`` exactly, ``prefix``, and ``method``."""
+        return sum(
+            1
+            for r in list(self.server.requests)
+            if (path is None or r.path == path)
+            and (prefix is None or r.path.startswith(prefix))
+            and (method is None or r.method == method.upper())
+        )
+
+    def reset_log(self) -> None:
+        """Forget logged requests."""
+        self.server.requests.clear()
+        self.server.batch_requests.clear()
+
+    def revoke_tokens(self) -> None:
+        """Every token issued so far now gets 401 "Lifetime validation failed, the token is expired."."""
+        self.server.tokens.revoke_all()
+
+    def _require_started(self) -> None:
+        if self.tls is None:
+            raise RuntimeError("Sandbox not started: call start() or use it as a context manager")
+
+    def __repr__(self) -> str:
+        state = self.base_url or "stopped"
+        return f"Sandbox(users={len(self.tenant.users)}, seed={self.seed}, {state})"

@@ -1,0 +1,9 @@
+"""Route modules: each has ``register(table)``; later issues append theirs to ``MODULES``."""
+
+from __future__ import annotations
+
+from . import auth, batch, directory, licensing, organization
+
+MODULES = [auth, directory, licensing, organization, batch]
+
+__all__ = ["MODULES"]

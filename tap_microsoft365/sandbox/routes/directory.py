@@ -1,0 +1,258 @@
+"""``/users``, ``/groups``, ``/groups/{id}/members`` (graph.md 1 permissions/paging, 5 query options).
+
+Member objects carry ``@odata.type`` and, of the ``$select``-ed properties, those their type has. When the
+token cannot read a member's type (e.g. no ``Device.Read.All``), the member comes back with only
+``@odata.type`` and ``id`` ("limited information", graph.md 1). Listing ``signInActivity`` needs
+``AuditLog.Read.All`` and a P1/P2 tenant and caps ``$top`` at 500 (graph.md 1, 9).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+from ..server import GraphError, Request, Response, RouteTable
+from .odata import (
+    EntityType,
+    collection,
+    entity_type,
+    is_advanced,
+    projector,
+    select_fields,
+    single,
+)
+
+if TYPE_CHECKING:
+    from ..server import Server
+
+USER_READ = ("User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All")
+GROUP_READ = (
+    "GroupMember.Read.All",
+    "Group.Read.All",
+    "Group.ReadWrite.All",
+    "Directory.Read.All",
+    "Directory.ReadWrite.All",
+)
+#: Permissions that let an app see full objects of each member type (else limited information).
+TYPE_READ = {
+    "user": frozenset({*USER_READ, "User.ReadBasic.All"}),
+    "group": frozenset(GROUP_READ),
+    "device": frozenset({"Device.Read.All", "Device.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"}),
+    "servicePrincipal": frozenset({"Application.Read.All", "Application.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"}),
+    "orgContact": frozenset({"OrgContact.Read.All", "Directory.Read.All", "Directory.ReadWrite.All"}),
+}  # fmt: skip
+
+#: The 11 properties Graph returns for users without $select (graph.md 1).
+USER_DEFAULT = (
+    "businessPhones", "displayName", "givenName", "jobTitle", "mail", "mobilePhone", "officeLocation",
+    "preferredLanguage", "surname", "userPrincipalName", "id",
+)  # fmt: skip
+#: Valid v1.0 user properties the model does not generate (returned as these values when selected).
+USER_EXTRAS: dict[str, Any] = {
+    "consentProvidedForMinor": None,
+    "legalAgeGroupClassification": None,
+    "isResourceAccount": None,
+    "isManagementRestricted": None,
+    "employeeLeaveDateTime": None,
+    "employeeOrgData": None,
+    "onPremisesExtensionAttributes": {f"extensionAttribute{i}": None for i in range(1, 16)},
+    "onPremisesProvisioningErrors": [],
+    "onPremisesSipInfo": None,
+    "provisionedPlans": [],
+    "serviceProvisioningErrors": [],
+    "authorizationInfo": None,
+    "customSecurityAttributes": None,
+    "passwordProfile": None,
+    "signInActivity": None,
+}
+#: Only returned by GET of a single user; $select on the list answers 501 (graph.md 1).
+USER_LIST_ONLY_SINGLE = frozenset(
+    {"aboutMe", "birthday", "hireDate", "interests", "mySite", "pastProjects", "preferredName",
+     "responsibilities", "schools", "skills", "mailboxSettings"}
+)  # fmt: skip
+GROUP_EXTRAS: dict[str, Any] = {
+    "creationOptions": [],
+    "isManagementRestricted": None,
+    "onPremisesProvisioningErrors": [],
+    "serviceProvisioningErrors": [],
+}
+GROUP_LIST_ONLY_SINGLE = frozenset(
+    {"allowExternalSenders", "autoSubscribeNewMembers", "hideFromAddressLists", "hideFromOutlookClients",
+     "isSubscribedByMail", "unseenCount"}
+)  # fmt: skip
+
+
+def user_type(server: Server) -> EntityType:
+    """The user type as served (properties from the model plus known unmodelled ones)."""
+    return entity_type(
+        server,
+        "user",
+        lambda: EntityType(
+            "user", tuple(server.tenant.users[0]), USER_EXTRAS, USER_DEFAULT, USER_LIST_ONLY_SINGLE
+        ),
+    )
+
+
+def group_type(server: Server) -> EntityType:
+    """The group type as served (every property by default, as Graph does for groups)."""
+    return entity_type(
+        server,
+        "group",
+        lambda: EntityType(
+            "group", tuple(server.tenant.groups[0]), GROUP_EXTRAS, None, GROUP_LIST_ONLY_SINGLE
+        ),
+    )
+
+
+def member_types(server: Server) -> dict[str, EntityType]:
+    """Every type a group member can have."""
+
+    def build() -> dict[str, EntityType]:
+        t = server.tenant
+        out = {"user": user_type(server), "group": group_type(server)}
+        for kind, objects in (
+            ("device", t.devices),
+            ("servicePrincipal", t.service_principals),
+            ("orgContact", t.contacts),
+        ):
+            keys = tuple(objects[0]) if objects else ("id",)
+            out[kind] = EntityType(kind, keys)
+        return out
+
+    return server.cache.get("directory.member_types") or server.cache.setdefault(
+        "directory.member_types", build()
+    )
+
+
+def _sign_in_activity(server: Server, req: Request) -> None:
+    if not server.premium:
+        raise GraphError(
+            403,
+            "Authentication_RequestFromNonPremiumTenantOrB2CTenant",
+            "Neither tenant is B2C or tenant doesn't have premium license",
+        )
+    if req.token is not None and "AuditLog.Read.All" not in req.token.permissions:
+        raise GraphError(
+            403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation."
+        )
+
+
+def list_users(server: Server, req: Request, m: re.Match[str]) -> Response:
+    """GET /users (graph.md 1: User.Read.All, 100/999, $skip unsupported)."""
+    etype = user_type(server)
+    fields = select_fields(req, [etype])
+    max_top = 999
+    if (fields and "signInActivity" in fields) or "signinactivity" in req.query.get(
+        "$filter", ""
+    ).lower():
+        _sign_in_activity(server, req)
+        max_top = 500
+    return collection(
+        server, req, server.tenant.users, etype, fragment="users", fields=fields, max_top=max_top
+    )
+
+
+def _count(server: Server, req: Request, items: list[dict], etype: EntityType) -> Response:
+    """``/$count`` segment: advanced query only (graph.md 5), plain-text number."""
+    if not is_advanced(req):
+        raise GraphError(400, "Request_BadRequest", "$count is not currently supported.")
+    from .odata import _filtered
+
+    req.query.setdefault("$count", "true")
+    return Response(
+        200, str(len(_filtered(server, req, items, etype))).encode(), content_type="text/plain"
+    )
+
+
+def count_users(server: Server, req: Request, m: re.Match[str]) -> Response:
+    """GET /users/$count."""
+    return _count(server, req, server.tenant.users, user_type(server))
+
+
+def get_user(server: Server, req: Request, m: re.Match[str]) -> Response:
+    """GET /users/{id | userPrincipalName}."""
+    key = m.group("key")
+    user = server.tenant.user(key)
+    if user is None:
+        index = server.cache.get("directory.upn")
+        if index is None:
+            index = server.cache["directory.upn"] = {
+                u["userPrincipalName"].lower(): u for u in server.tenant.users
+            }
+        user = index.get(key.lower())
+    return single(server, req, user, user_type(server), fragment="users", key=key)
+
+
+def list_groups(server: Server, req: Request, m: re.Match[str]) -> Response:
+    """GET /groups (graph.md 1: GroupMember.Read.All, 100/999)."""
+    return collection(server, req, server.tenant.groups, group_type(server), fragment="groups")
+
+
+def count_groups(server: Server, req: Request, m: re.Match[str]) -> Response:
+    """GET /groups/$count."""
+    return _count(server, req, server.tenant.groups, group_type(server))
+
+
+def get_group(server: Server, req: Request, m: re.Match[str]) -> Response:
+    """GET /groups/{id}."""
+    key = m.group("key")
+    return single(
+        server, req, server.tenant.group(key), group_type(server), fragment="groups", key=key
+    )
+
+
+def list_members(server: Server, req: Request, m: re.Match[str]) -> Response:
+    """GET /groups/{id}/members: directoryObjects with ``@odata.type`` (graph.md 1)."""
+    key = m.group("key")
+    tenant = server.tenant
+    if tenant.group(key) is None:
+        raise GraphError(
+            404,
+            "Request_ResourceNotFound",
+            f"Resource '{key}' does not exist or one of its queried reference-property objects are not present.",
+        )
+    types = member_types(server)
+    fields = select_fields(req, list(types.values()))
+    perms = req.token.permissions if req.token is not None else frozenset()
+    per_type = {}
+    for kind, etype in types.items():
+        odata_type = f"#microsoft.graph.{kind}"
+        if not perms & TYPE_READ[kind]:
+            per_type[kind] = lambda obj, t=odata_type: {"@odata.type": t, "id": obj["id"]}
+            continue
+        own = tuple(f for f in fields if etype.has(f)) if fields is not None else None
+        project = projector(etype, own)
+        per_type[kind] = lambda obj, t=odata_type, p=project: {
+            "@odata.type": t,
+            "id": obj["id"],
+            **p(obj),
+        }
+    objects = tenant.objects
+
+    def project_member(ref: dict) -> dict:
+        kind, obj = objects[ref["id"]]
+        return per_type[kind](obj)
+
+    return collection(
+        server,
+        req,
+        tenant.memberships.get(key, []),
+        types["user"],
+        fragment="directoryObjects",
+        allowed=("$select", "$top", "$skiptoken", "$count"),
+        project=project_member,
+        fields=fields,
+    )
+
+
+def register(table: RouteTable) -> None:
+    """Directory routes (permissions: graph.md 1 table)."""
+    table.add("GET", r"/v1\.0/users", list_users, permissions=USER_READ, cost=2)
+    table.add("GET", r"/v1\.0/users/\$count", count_users, permissions=USER_READ)
+    table.add("GET", r"/v1\.0/users/(?P<key>[^/]+)", get_user, permissions=USER_READ)
+    table.add("GET", r"/v1\.0/groups", list_groups, permissions=GROUP_READ)
+    table.add("GET", r"/v1\.0/groups/\$count", count_groups, permissions=GROUP_READ)
+    table.add("GET", r"/v1\.0/groups/(?P<key>[^/]+)", get_group, permissions=GROUP_READ)
+    table.add(
+        "GET", r"/v1\.0/groups/(?P<key>[^/]+)/members", list_members, permissions=GROUP_READ, cost=3
+    )

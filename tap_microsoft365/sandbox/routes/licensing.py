@@ -1,0 +1,55 @@
+"""``/subscribedSkus``: no paging and only ``$select`` (400 for ``$top``/``$filter``; graph.md 1)."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from ..server import Request, Response, RouteTable
+from .odata import EntityType, collection, entity_type, single
+
+if TYPE_CHECKING:
+    from ..server import Server
+
+SKU_READ = (
+    "LicenseAssignment.Read.All",
+    "Organization.Read.All",
+    "Directory.Read.All",
+    "LicenseAssignment.ReadWrite.All",
+    "Organization.ReadWrite.All",
+    "Directory.ReadWrite.All",
+)
+
+
+def sku_type(server: Server) -> EntityType:
+    """The subscribedSku type as served."""
+    return entity_type(
+        server, "subscribedSku", lambda: EntityType("subscribedSku", tuple(server.tenant.skus[0]))
+    )
+
+
+def list_skus(server: Server, req: Request, m: re.Match[str]) -> Response:
+    """GET /subscribedSkus: every SKU in one response, never a nextLink."""
+    skus = server.tenant.skus
+    return collection(
+        server,
+        req,
+        skus,
+        sku_type(server),
+        fragment="subscribedSkus",
+        allowed=("$select",),
+        default_top=len(skus) + 1,
+    )
+
+
+def get_sku(server: Server, req: Request, m: re.Match[str]) -> Response:
+    """GET /subscribedSkus/{id} (id is ``{tenantId}_{skuId}``)."""
+    key = m.group("key")
+    sku = next((s for s in server.tenant.skus if s["id"] == key), None)
+    return single(server, req, sku, sku_type(server), fragment="subscribedSkus", key=key)
+
+
+def register(table: RouteTable) -> None:
+    """Licensing routes."""
+    table.add("GET", r"/v1\.0/subscribedSkus", list_skus, permissions=SKU_READ, cost=3)
+    table.add("GET", r"/v1\.0/subscribedSkus/(?P<key>[^/]+)", get_sku, permissions=SKU_READ)

@@ -1,0 +1,708 @@
+"""The sandbox HTTPS server: one route table for Entra's token endpoint and Graph v1.0.
+
+Every request gets a ``request-id`` (and echoes ``client-request-id``) and is logged; Graph errors use
+``{"error": {"code", "message", "innerError": {"date", "request-id", "client-request-id"}}}``
+(graph.md 7d). Bearer tokens are opaque to clients and checked against the registry of issued tokens,
+which bakes the app's permissions in at issuance like real app-role claims (graph.md 7a). Faults injected
+through :class:`FaultPlan` apply before authentication, to outer and ``$batch`` inner requests alike
+(graph.md 5, 6). HTTP/1.1 keep-alive with ``Content-Length``; TLS is negotiated per connection in the
+handler thread so a slow client never blocks the accept loop.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import re
+import secrets
+import socket
+import ssl
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, urlsplit
+
+import msgspec
+
+if TYPE_CHECKING:
+    from .model import Tenant
+
+JSON_TYPE = "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8"
+_encode = msgspec.json.encode
+
+#: Application permissions the sandbox app holds by default: everything the tap reads.
+DEFAULT_PERMISSIONS = frozenset(
+    {
+        "User.Read.All",
+        "GroupMember.Read.All",
+        "Organization.Read.All",
+        "LicenseAssignment.Read.All",
+        "Domain.Read.All",
+        "Directory.Read.All",
+        "Device.Read.All",
+        "Application.Read.All",
+        "AuditLog.Read.All",
+        "Reports.Read.All",
+        "ReportSettings.Read.All",
+        "DeviceManagementManagedDevices.Read.All",
+        "RoleManagement.Read.Directory",
+    }
+)
+
+
+@dataclass
+class RequestLog:
+    """One HTTP request the sandbox answered (``$batch`` inner requests go to ``batch_requests``)."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    status: int
+
+
+class GraphError(Exception):
+    """A Graph error response (graph.md 7d: code is stable, message is for humans)."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        *,
+        headers: dict[str, str] | None = None,
+        inner: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(f"{status} {code}: {message}")
+        self.status, self.code, self.message = status, code, message
+        self.headers = headers or {}
+        self.inner = inner or {}
+
+
+class EntraError(Exception):
+    """An Entra ID token-endpoint error (graph.md 7a/7d: error, error_description "AADSTSnnnn: …", error_codes)."""
+
+    def __init__(self, status: int, error: str, code: int, description: str) -> None:
+        super().__init__(f"AADSTS{code}: {description}")
+        self.status, self.error, self.code, self.description = status, error, code, description
+
+
+def bad_request(message: str, code: str = "Request_BadRequest") -> GraphError:
+    """400 in Graph's shape."""
+    return GraphError(400, code, message)
+
+
+def not_found(resource: str) -> GraphError:
+    """404 for a missing directory object, as Graph words it."""
+    return GraphError(
+        404,
+        "Request_ResourceNotFound",
+        f"Resource '{resource}' does not exist or one of its queried reference-property objects are not present.",
+    )
+
+
+class Headers:
+    """Case-insensitive view of request headers that keeps the client's spelling for the log."""
+
+    __slots__ = ("_lower", "raw")
+
+    def __init__(self, items: Iterable[tuple[str, str]] = ()) -> None:
+        self.raw: dict[str, str] = {}
+        self._lower: dict[str, str] = {}
+        for key, value in items:
+            self.raw[key] = value
+            self._lower[key.lower()] = value
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        """Header value or ``default``."""
+        return self._lower.get(name.lower(), default)
+
+
+@dataclass
+class Request:
+    """What a route handler receives."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: Headers
+    body: bytes
+    request_id: str
+    client_request_id: str
+    inner: bool = False
+    token: TokenInfo | None = None
+
+    def json(self) -> Any:
+        """The body as JSON (400 when it is not)."""
+        try:
+            return msgspec.json.decode(self.body or b"null")
+        except msgspec.DecodeError:
+            raise bad_request("Invalid JSON in request body.", "BadRequest") from None
+
+
+@dataclass
+class Response:
+    """A handler's answer: ``body`` is encoded JSON unless ``content_type`` says otherwise."""
+
+    status: int = 200
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    content_type: str = JSON_TYPE
+
+
+def json_response(obj: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    """Encode ``obj`` with msgspec."""
+    return Response(status, _encode(obj), headers or {})
+
+
+Handler = Callable[["Server", Request, "re.Match[str]"], Response]
+
+
+@dataclass
+class Route:
+    """A method + path regex, its handler, and the permissions any one of which grants it.
+
+    ``kind`` is ``"graph"`` (bearer token + permission check) or ``"entra"`` (token endpoint: no bearer,
+    errors in Entra's shape). ``cost`` is the resource-unit cost of graph.md 6.
+    """
+
+    method: str
+    pattern: re.Pattern[str]
+    handler: Handler
+    permissions: tuple[str, ...] = ()
+    kind: str = "graph"
+    cost: int = 1
+
+
+class RouteTable:
+    """Ordered routes; the first whose regex fully matches the path wins."""
+
+    def __init__(self) -> None:
+        self.routes: list[Route] = []
+
+    def add(
+        self,
+        method: str,
+        pattern: str,
+        handler: Handler,
+        *,
+        permissions: Iterable[str] = (),
+        kind: str = "graph",
+        cost: int = 1,
+    ) -> None:
+        """Register ``handler`` for ``method`` on paths fully matching ``pattern``."""
+        self.routes.append(
+            Route(method.upper(), re.compile(pattern), handler, tuple(permissions), kind, cost)
+        )
+
+    def match(self, method: str, path: str) -> tuple[Route, re.Match[str]] | tuple[None, bool]:
+        """``(route, match)``, or ``(None, path_exists_for_another_method)``."""
+        other = False
+        for route in self.routes:
+            m = route.pattern.fullmatch(path)
+            if m is not None:
+                if route.method == method:
+                    return route, m
+                other = True
+        return None, other
+
+
+@dataclass
+class Fault:
+    """One injected failure rule (see :meth:`FaultPlan.add`)."""
+
+    pattern: re.Pattern[str]
+    status: int
+    method: str | None
+    times: int
+    skip: int
+    headers: dict[str, str]
+    code: str | None
+    message: str | None
+    hits: int = 0
+
+
+_DEFAULT_FAULT = {
+    400: ("BadRequest", "Bad request."),
+    401: ("InvalidAuthenticationToken", "Access token validation failure."),
+    403: ("Authorization_RequestDenied", "Insufficient privileges to complete the operation."),
+    404: ("Request_ResourceNotFound", "Resource not found."),
+    409: ("Conflict", "Conflict."),
+    429: ("TooManyRequests", "Please retry again later."),
+    500: ("InternalServerError", "An internal server error occurred."),
+    502: ("BadGateway", "Bad gateway."),
+    503: ("ServiceUnavailable", "Service is temporarily unavailable. Please retry."),
+    504: ("GatewayTimeout", "Gateway timeout."),
+}
+
+
+class FaultPlan:
+    """Injected failures: throttling (429 + ``Retry-After``, graph.md 6), 5xx, 401, … by path regex."""
+
+    def __init__(self) -> None:
+        self._faults: list[Fault] = []
+        self._lock = threading.Lock()
+
+    def add(
+        self,
+        path_regex: str,
+        status: int,
+        *,
+        method: str | None = None,
+        times: int = 1,
+        skip: int = 0,
+        headers: dict[str, str] | None = None,
+        code: str | None = None,
+        message: str | None = None,
+    ) -> Fault:
+        """Answer ``status`` to the next ``times`` matching requests (-1: always) after ``skip`` pass.
+
+        ``path_regex`` is searched in the request path (no query); ``$batch`` inner requests are matched
+        by their path prefixed with ``/v1.0``.
+        """
+        fault = Fault(
+            re.compile(path_regex),
+            int(status),
+            method.upper() if method else None,
+            int(times),
+            int(skip),
+            dict(headers or {}),
+            code,
+            message,
+        )
+        with self._lock:
+            self._faults.append(fault)
+        return fault
+
+    def clear(self) -> None:
+        """Remove every fault."""
+        with self._lock:
+            self._faults.clear()
+
+    def take(self, method: str, path: str) -> Fault | None:
+        """The fault that answers this request, consuming one of its ``times``."""
+        with self._lock:
+            for fault in self._faults:
+                if fault.times == 0 or (fault.method and fault.method != method):
+                    continue
+                if not fault.pattern.search(path):
+                    continue
+                if fault.skip > 0:
+                    fault.skip -= 1
+                    continue
+                if fault.times > 0:
+                    fault.times -= 1
+                fault.hits += 1
+                return fault
+        return None
+
+    def __len__(self) -> int:
+        return sum(1 for f in self._faults if f.times != 0)
+
+
+@dataclass
+class TokenInfo:
+    """An issued access token: expiry, the permissions baked in at issuance, revocation flag."""
+
+    token: str
+    client_id: str
+    expires_at: float
+    permissions: frozenset[str]
+    revoked: bool = False
+
+
+class TokenRegistry:
+    """Tokens the sandbox issued (access tokens are opaque to clients; graph.md 7a)."""
+
+    def __init__(self) -> None:
+        self._tokens: dict[str, TokenInfo] = {}
+        self._lock = threading.Lock()
+
+    def issue(
+        self, tenant_id: str, client_id: str, permissions: Iterable[str], lifetime: int, aud: str
+    ) -> TokenInfo:
+        """A new JWT-shaped token (unsigned for clients' purposes: only the registry is trusted)."""
+        now = int(time.time())
+        perms = frozenset(permissions)
+        header = {"typ": "JWT", "alg": "RS256", "kid": "sandbox"}
+        claims = {
+            "aud": aud,
+            "iss": f"https://sts.windows.net/{tenant_id}/",
+            "iat": now,
+            "nbf": now,
+            "exp": now + lifetime,
+            "appid": client_id,
+            "idtyp": "app",
+            "roles": sorted(perms),
+            "tid": tenant_id,
+            "uti": secrets.token_urlsafe(16),
+            "ver": "1.0",
+        }
+
+        def part(obj: Any) -> str:
+            return base64.urlsafe_b64encode(_encode(obj)).rstrip(b"=").decode()
+
+        token = f"{part(header)}.{part(claims)}.{secrets.token_urlsafe(48)}"
+        info = TokenInfo(token, client_id, time.time() + lifetime, perms)
+        with self._lock:
+            self._tokens[token] = info
+        return info
+
+    def get(self, token: str) -> TokenInfo | None:
+        """The registry entry of a token, if the sandbox issued it."""
+        return self._tokens.get(token)
+
+    def revoke_all(self) -> int:
+        """Mark every token issued so far as expired; returns how many."""
+        with self._lock:
+            for info in self._tokens.values():
+                info.revoked = True
+            return len(self._tokens)
+
+    def __len__(self) -> int:
+        return len(self._tokens)
+
+
+def now_iso_inner() -> str:
+    """``innerError.date`` as Graph writes it (no fractional seconds, no zone; graph.md 7d)."""
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime())
+
+
+class Server:
+    """Sandbox state shared by all handlers: tenant, app registration, tokens, faults, log, routes."""
+
+    def __init__(
+        self,
+        tenant: Tenant,
+        *,
+        client_id: str,
+        client_secret: str,
+        cert_thumbprint: str | None = None,
+        cert_thumbprint_sha256: str | None = None,
+        cert_public_key: Any = None,
+        token_lifetime: int = 3599,
+        empty_pages: bool = False,
+        secret_expired: bool = False,
+        consent_missing: bool = False,
+        premium: bool = True,
+        granted_permissions: set[str] | None = None,
+    ) -> None:
+        from . import routes
+
+        self.tenant = tenant
+        self.client_id = client_id
+        self.client_secret = client_secret
+        self.cert_thumbprint = (cert_thumbprint or "").upper()
+        self.cert_thumbprint_sha256 = (cert_thumbprint_sha256 or "").upper()
+        self.cert_public_key = cert_public_key
+        self.token_lifetime = int(token_lifetime)
+        self.empty_pages = empty_pages
+        self.secret_expired = secret_expired
+        self.consent_missing = consent_missing
+        self.premium = premium
+        self.granted_permissions: set[str] = (
+            set(DEFAULT_PERMISSIONS) if granted_permissions is None else granted_permissions
+        )
+        self.base_url = ""
+        self.faults = FaultPlan()
+        self.tokens = TokenRegistry()
+        self.requests: list[RequestLog] = []
+        self.batch_requests: list[RequestLog] = []
+        self.routes = RouteTable()
+        #: scratch space for route modules (e.g. caches), keyed by module
+        self.cache: dict[str, Any] = {}
+        for module in routes.MODULES:
+            module.register(self.routes)
+
+    # -- dispatch ----------------------------------------------------------------------------------
+
+    def handle(
+        self,
+        method: str,
+        target: str,
+        headers: Headers,
+        body: bytes,
+        *,
+        inner: bool = False,
+        token: TokenInfo | None = None,
+    ) -> Response:
+        """Route one request (outer HTTP or ``$batch`` inner) and log it."""
+        parts = urlsplit(target)
+        path = parts.path
+        query = dict(parse_qsl(parts.query, keep_blank_values=True))
+        request_id = str(uuid.uuid4())
+        client_request_id = headers.get("client-request-id") or request_id
+        req = Request(
+            method, path, query, headers, body, request_id, client_request_id, inner, token
+        )
+        route, match = self.routes.match(method, path)
+        kind = route.kind if route is not None else ("entra" if "/oauth2/" in path else "graph")
+        try:
+            fault = self.faults.take(method, path)
+            if fault is not None:
+                response = self._fault_response(req, fault, kind)
+            elif route is None:
+                response = self._no_route(req, bool(match))
+            else:
+                if route.kind == "graph":
+                    self._authenticate(req, route)
+                response = route.handler(self, req, match)
+                if route.kind == "graph":
+                    response.headers.setdefault("x-ms-resource-unit", str(self._cost(route, req)))
+        except GraphError as exc:
+            response = self.graph_error_response(req, exc)
+        except EntraError as exc:
+            response = self.entra_error_response(req, exc)
+        except Exception as exc:  # a sandbox bug must still answer like a server
+            response = self.graph_error_response(
+                req,
+                GraphError(
+                    500, "InternalServerError", f"Sandbox error: {type(exc).__name__}: {exc}"
+                ),
+            )
+        response.headers["request-id"] = request_id
+        response.headers["client-request-id"] = client_request_id
+        entry = RequestLog(method, path, query, dict(headers.raw), response.status)
+        (self.batch_requests if inner else self.requests).append(entry)
+        return response
+
+    def _cost(self, route: Route, req: Request) -> int:
+        """Resource units (graph.md 6): base cost, ``$select`` -1, ``$top`` < 20 -1, minimum 1."""
+        cost = route.cost
+        if "$select" in req.query:
+            cost -= 1
+        top = req.query.get("$top", "")
+        if top.isdigit() and int(top) < 20:
+            cost -= 1
+        return max(cost, 1)
+
+    def _authenticate(self, req: Request, route: Route) -> None:
+        """Bearer token check (401) then the route's permissions (403), graph.md 7a/7d."""
+        if req.token is None:
+            auth = req.headers.get("Authorization") or ""
+            scheme, _, token = auth.partition(" ")
+            token = token.strip()
+            challenge = {
+                "WWW-Authenticate": 'Bearer realm="", authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize", client_id="00000003-0000-0000-c000-000000000000"'
+            }
+            if not token or scheme.lower() != "bearer":
+                raise GraphError(
+                    401, "InvalidAuthenticationToken", "Access token is empty.", headers=challenge
+                )
+            info = self.tokens.get(token)
+            if info is None:
+                message = (
+                    "IDX14100: JWT is not well formed, there are no dots (.)."
+                    if "." not in token
+                    else "Access token validation failure. Invalid audience."
+                )
+                raise GraphError(401, "InvalidAuthenticationToken", message, headers=challenge)
+            if info.revoked or time.time() >= info.expires_at:
+                raise GraphError(
+                    401,
+                    "InvalidAuthenticationToken",
+                    "Lifetime validation failed, the token is expired.",
+                    headers=challenge,
+                )
+            req.token = info
+        if route.permissions and not req.token.permissions.intersection(route.permissions):
+            raise GraphError(
+                403,
+                "Authorization_RequestDenied",
+                "Insufficient privileges to complete the operation.",
+            )
+
+    def _no_route(self, req: Request, other_method: bool) -> Response:
+        if other_method:
+            raise GraphError(
+                405,
+                "Request_BadRequest",
+                f"The HTTP method '{req.method}' is not allowed for this resource.",
+            )
+        if req.path.startswith("/v1.0/"):
+            segments = [s for s in req.path[len("/v1.0/") :].split("/") if s]
+            # the first segment Graph does not know: walk the known route prefixes
+            known = 0
+            for i in range(len(segments), 0, -1):
+                prefix = "/v1.0/" + "/".join(segments[:i])
+                if any(r.pattern.match(prefix) for r in self.routes.routes):
+                    known = i
+                    break
+            segment = (
+                segments[known] if known < len(segments) else (segments[-1] if segments else "")
+            )
+            raise GraphError(400, "BadRequest", f"Resource not found for the segment '{segment}'.")
+        raise GraphError(404, "NotFound", f"No such endpoint: {req.method} {req.path}")
+
+    # -- error bodies ------------------------------------------------------------------------------
+
+    def graph_error_response(self, req: Request, exc: GraphError) -> Response:
+        """``{"error": {"code", "message", "innerError": {…}}}`` with the request's ids (graph.md 7d)."""
+        inner = {
+            "date": now_iso_inner(),
+            "request-id": req.request_id,
+            "client-request-id": req.client_request_id,
+        }
+        inner.update(exc.inner)
+        body = {"error": {"code": exc.code, "message": exc.message, "innerError": inner}}
+        return Response(exc.status, _encode(body), dict(exc.headers))
+
+    def entra_error_response(self, req: Request, exc: EntraError) -> Response:
+        """Entra's token-endpoint error body (graph.md 7a, 7d)."""
+        stamp = time.strftime("%Y-%m-%d %H:%M:%SZ", time.gmtime())
+        trace = req.request_id
+        correlation = req.client_request_id
+        description = (
+            f"AADSTS{exc.code}: {exc.description} Trace ID: {trace} Correlation ID: {correlation} "
+            f"Timestamp: {stamp}"
+        )
+        body = {
+            "error": exc.error,
+            "error_description": description,
+            "error_codes": [exc.code],
+            "timestamp": stamp,
+            "trace_id": trace,
+            "correlation_id": correlation,
+            "error_uri": f"{self.base_url}/error?code={exc.code}",
+        }
+        return Response(
+            exc.status,
+            _encode(body),
+            {"Cache-Control": "no-store, no-cache", "x-ms-request-id": trace},
+            "application/json; charset=utf-8",
+        )
+
+    def _fault_response(self, req: Request, fault: Fault, kind: str) -> Response:
+        default_code, default_message = _DEFAULT_FAULT.get(
+            fault.status, ("UnknownError", "Injected fault.")
+        )
+        if kind == "entra":
+            error = {429: "temporarily_unavailable", 503: "temporarily_unavailable"}.get(
+                fault.status, "server_error" if fault.status >= 500 else "invalid_request"
+            )
+            response = self.entra_error_response(
+                req,
+                EntraError(
+                    fault.status,
+                    error,
+                    90033 if fault.status >= 429 else 900144,
+                    fault.message or default_message,
+                ),
+            )
+        else:
+            inner: dict[str, Any] = {}
+            if (
+                fault.status == 429
+            ):  # graph.md 6: the throttling body's innerError carries code/status
+                inner = {"code": "429", "message": "Please retry after", "status": "429"}
+            response = self.graph_error_response(
+                req,
+                GraphError(
+                    fault.status,
+                    fault.code or default_code,
+                    fault.message or default_message,
+                    inner=inner,
+                ),
+            )
+        response.headers.update(fault.headers)
+        return response
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "Microsoft-IIS/10.0"
+    sys_version = ""
+    disable_nagle_algorithm = True
+    timeout = 120  # idle keep-alive connections are closed after two minutes
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet: the request log is ``Sandbox.requests``."""
+
+    def _serve(self) -> None:
+        state: Server = self.server.state  # type: ignore[attr-defined]
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        headers = Headers(self.headers.items())
+        response = state.handle(self.command, self.path, headers, body)
+        self._write(response)
+
+    def _write(self, response: Response) -> None:
+        body = response.body
+        try:
+            reason = HTTPStatus(response.status).phrase
+        except ValueError:
+            reason = ""
+        lines = [
+            f"HTTP/1.1 {response.status} {reason}",
+            f"Content-Type: {response.content_type}",
+            f"Content-Length: {len(body)}",
+            f"Date: {self.date_time_string()}",
+            "Cache-Control: no-cache",
+            "Strict-Transport-Security: max-age=31536000",
+        ]
+        if self.close_connection:
+            lines.append("Connection: close")
+        for key, value in response.headers.items():
+            lines.append(f"{key}: {value}")
+        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        self.wfile.write(head + body)
+
+    do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _serve
+
+
+class HttpsServer(ThreadingHTTPServer):
+    """Threading HTTP server that does the TLS handshake in each connection's own thread."""
+
+    daemon_threads = True
+    block_on_close = False
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], state: Server, context: ssl.SSLContext) -> None:
+        self.state = state
+        self.context = context
+        self._connections: set[socket.socket] = set()
+        self._conn_lock = threading.Lock()
+        super().__init__(address, _Handler)
+
+    def finish_request(self, request: Any, client_address: Any) -> None:
+        """Wrap the accepted socket in TLS, then serve it."""
+        try:
+            request.settimeout(30)
+            conn = self.context.wrap_socket(request, server_side=True)
+        except (OSError, ssl.SSLError):
+            return
+        with self._conn_lock:
+            self._connections.add(conn)
+        try:
+            conn.settimeout(_Handler.timeout)
+            self.RequestHandlerClass(conn, client_address, self)
+        except (OSError, ssl.SSLError):
+            pass
+        finally:
+            with self._conn_lock:
+                self._connections.discard(conn)
+            with contextlib.suppress(OSError):
+                conn.close()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Client disconnects are normal; do not print tracebacks."""
+
+    def close_connections(self) -> None:
+        """Drop every open keep-alive connection (on stop)."""
+        with self._conn_lock:
+            conns = list(self._connections)
+        for conn in conns:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+
+
+def make_context(cert: str, key: str) -> ssl.SSLContext:
+    """Server TLS context for the sandbox certificate."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    return context

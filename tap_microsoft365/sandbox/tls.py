@@ -1,0 +1,136 @@
+"""TLS material for the sandbox: a self-signed server certificate and a registered client certificate.
+
+msal refuses non-https authorities (graph.md 7c), so the sandbox serves TLS with a self-signed certificate
+for ``127.0.0.1``/``localhost``. ``ca_bundle`` is the system bundle plus that certificate, so pointing
+``REQUESTS_CA_BUNDLE`` at it keeps other HTTPS working. The client certificate is what an app registration
+holds for certificate credentials: Entra identifies it by the SHA-1 thumbprint of the DER certificate,
+sent by msal as the JWT ``x5t`` header (graph.md 7a).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import ipaddress
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.x509.oid import NameOID
+
+
+@dataclass(frozen=True)
+class TlsFiles:
+    """Paths and identifiers of the generated material."""
+
+    server_cert: str
+    server_key: str
+    ca_bundle: str
+    client_key: str
+    client_cert: str
+    client_thumbprint: str  # SHA-1 hex of the DER client certificate (x5t)
+    client_thumbprint_sha256: str  # SHA-256 hex (x5t#S256, msal >= 1.35 with public_certificate)
+    client_public_key: rsa.RSAPublicKey
+
+
+def _name(common_name: str) -> x509.Name:
+    return x509.Name(
+        [
+            x509.NameAttribute(NameOID.COMMON_NAME, common_name),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "tap-microsoft365 Graph sandbox"),
+        ]
+    )
+
+
+def _self_signed(key, common_name: str, *, server: bool) -> x509.Certificate:  # noqa: ANN001
+    now = dt.datetime.now(dt.timezone.utc)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(_name(common_name))
+        .issuer_name(_name(common_name))
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(hours=1))
+        .not_valid_after(now + dt.timedelta(days=30 if server else 365))
+    )
+    ski = x509.SubjectKeyIdentifier.from_public_key(key.public_key())
+    builder = builder.add_extension(ski, critical=False).add_extension(
+        x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski), critical=False
+    )
+    if server:
+        builder = builder.add_extension(
+            x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
+            ),
+            critical=False,
+        ).add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+    return builder.sign(key, hashes.SHA256())
+
+
+def system_bundle_text() -> str:
+    """The CA bundle requests would use: ``$REQUESTS_CA_BUNDLE`` when it is a file, else certifi's."""
+    env = os.environ.get("REQUESTS_CA_BUNDLE")
+    if env and os.path.isfile(env):
+        path = env
+    else:
+        import certifi
+
+        path = certifi.where()
+    return Path(path).read_text(encoding="utf-8")
+
+
+def generate(workdir: str | os.PathLike) -> TlsFiles:
+    """Write server cert/key, client cert/key and the CA bundle into ``workdir``."""
+    out = Path(workdir)
+    out.mkdir(parents=True, exist_ok=True)
+    # EC keeps start-up fast; the client key is RSA because msal signs assertions with RS256/PS256.
+    server_key = ec.generate_private_key(ec.SECP256R1())
+    # A unique subject per sandbox: bundles often hold several sandboxes' certificates, and OpenSSL
+    # picks the issuer by subject name, so equal names would make verification fail.
+    server_cert = _self_signed(
+        server_key, f"127.0.0.1 Graph sandbox {secrets.token_hex(6)}", server=True
+    )
+    client_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    client_cert = _self_signed(client_key, "tap-microsoft365 sandbox client", server=False)
+
+    cert_pem = server_cert.public_bytes(serialization.Encoding.PEM)
+    files = {
+        "server.pem": cert_pem,
+        "server.key": server_key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ),
+        "client.key": client_key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ),
+        "client.pem": client_cert.public_bytes(serialization.Encoding.PEM),
+    }
+    for name, data in files.items():
+        (out / name).write_bytes(data)
+    os.chmod(out / "server.key", 0o600)
+    os.chmod(out / "client.key", 0o600)
+    system = system_bundle_text()
+    if not system.endswith("\n"):
+        system += "\n"
+    bundle = out / "ca-bundle.pem"
+    bundle.write_text(
+        system + "# tap-microsoft365 Graph sandbox\n" + cert_pem.decode(), encoding="utf-8"
+    )
+    der = client_cert.public_bytes(serialization.Encoding.DER)
+    return TlsFiles(
+        server_cert=str(out / "server.pem"),
+        server_key=str(out / "server.key"),
+        ca_bundle=str(bundle),
+        client_key=str(out / "client.key"),
+        client_cert=str(out / "client.pem"),
+        client_thumbprint=hashlib.sha1(der).hexdigest().upper(),  # noqa: S324 (x5t is SHA-1 by spec)
+        client_thumbprint_sha256=hashlib.sha256(der).hexdigest().upper(),
+        client_public_key=client_key.public_key(),
+    )
