@@ -145,7 +145,7 @@ class GraphAuthenticator(APIAuthenticatorBase):
                 return False
             if self._app is not None:
                 cache = self._app.token_cache
-                for item in cache.search(msal.TokenCache.CredentialType.ACCESS_TOKEN):
+                for item in list(cache.search(msal.TokenCache.CredentialType.ACCESS_TOKEN)):
                     cache.remove_at(item)
             self._token = None
             self._renew_at = 0.0

@@ -15,6 +15,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import logging
+import os
 import time
 import typing as t
 import uuid
@@ -71,6 +72,19 @@ def graph_json(response: requests.Response) -> dict:
     return body
 
 
+def graph_session() -> requests.Session:
+    """A keep-alive session that trusts ``REQUESTS_CA_BUNDLE``.
+
+    singer-sdk sends prepared requests with ``Session.send``, which skips requests' environment
+    settings, so the CA bundle from the environment is set on the session here.
+    """
+    session = requests.Session()
+    session.verify = (
+        os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+    )
+    return session
+
+
 @dataclass
 class TenantConnection:
     """What every stream of one tenant shares: the token source, the HTTP session and the Graph base."""
@@ -78,7 +92,7 @@ class TenantConnection:
     tenant_id: str
     graph_base: str  # e.g. https://graph.microsoft.com/v1.0
     authenticator: GraphAuthenticator
-    session: requests.Session = field(default_factory=requests.Session)
+    session: requests.Session = field(default_factory=lambda: graph_session())
 
     def relative(self, url: str) -> str:
         """A Graph URL relative to the v1.0 root, as ``$batch`` wants it."""
@@ -351,6 +365,7 @@ class GraphStream(RESTStream):
             ),
             max_tries=self.backoff_max_tries,
             max_time=budget,
+            giveup=lambda exc: isinstance(exc, requests.exceptions.SSLError),
             on_backoff=self.backoff_handler,
             jitter=self.backoff_jitter,
             logger=None,

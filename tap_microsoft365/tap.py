@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 import re
 import sys
 import typing as t
@@ -158,6 +159,11 @@ class TapMicrosoft365(Tap):
         """Every stream; discovery needs no credentials."""
         return [stream_type(tap=self) for stream_type in STREAM_TYPES]
 
+    def load_streams(self) -> list[Stream]:
+        """Streams in registry order, not by name: groups runs before group_members (id reuse)."""
+        order = {stream_type.name: i for i, stream_type in enumerate(STREAM_TYPES)}
+        return sorted(super().load_streams(), key=lambda s: order.get(s.name, len(order)))
+
     # -- the tenant connection -------------------------------------------------------------------
 
     @cached_property
@@ -197,7 +203,7 @@ class TapMicrosoft365(Tap):
 
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
         """JSON-schema validation whose messages name the setting, never its value (secrets)."""
-        schema = self.config_jsonschema
+        schema = copy.deepcopy(self.config_jsonschema)
         self.append_builtin_config(schema)
         errors = [
             safe_validation_message(e) for e in Draft7Validator(schema).iter_errors(self._config)
@@ -270,7 +276,12 @@ def safe_validation_message(error: t.Any) -> str:
         )
     where = ".".join(str(p) for p in error.path) or "config"
     if error.validator == "type":
-        return f"setting {where} must be of type {error.validator_value}"
+        kinds = (
+            error.validator_value
+            if isinstance(error.validator_value, list)
+            else [error.validator_value]
+        )
+        return f"setting {where} must be of type {' or '.join(k for k in kinds if k != 'null')}"
     if error.validator == "enum":
         return f"setting {where} must be one of {', '.join(map(str, error.validator_value))}"
     if error.validator == "format":

@@ -1,0 +1,136 @@
+"""Retries, throttling, token renewal and permission errors against the sandbox's fault modes."""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+
+import pytest
+
+from tap_microsoft365.errors import AuthError, GraphTransientError, PermissionMissingError
+
+from .conftest import run_sync
+
+
+def test_429_with_fractional_retry_after_is_waited_then_retried(sb):
+    sb.faults.add(
+        r"^/v1\.0/users$", 429, skip=1, headers={"Retry-After": "0.35"}, code="TooManyRequests"
+    )
+    started = time.monotonic()
+    result = run_sync(sb.tap_config(page_size=100), ["users"])
+    assert time.monotonic() - started >= 0.35
+    assert len(result.records("users")) == len(sb.tenant.users)
+    ids = [r["id"] for r in result.records("users")]
+    assert len(ids) == len(set(ids)), "the retried page is not emitted twice"
+    assert sb.count(path="/v1.0/users") == math.ceil(len(sb.tenant.users) / 100) + 1
+
+
+def test_503_then_success(sb):
+    sb.faults.add(r"^/v1\.0/organization$", 503, times=2, headers={"Retry-After": "0.05"})
+    result = run_sync(sb.tap_config(), ["organization"])
+    assert len(result.records("organization")) == 1
+    assert sb.count(path="/v1.0/organization") == 3
+
+
+def test_504_without_retry_after_backs_off(sb):
+    sb.faults.add(r"^/v1\.0/domains$", 504, times=1)
+    result = run_sync(sb.tap_config(), ["domains"])
+    assert len(result.records("domains")) == len(sb.tenant.domains)
+    assert sb.count(path="/v1.0/domains") == 2
+
+
+def test_retry_budget_exhausted_fails_clearly(sb):
+    sb.faults.add(
+        r"^/v1\.0/organization$",
+        429,
+        times=-1,
+        headers={"Retry-After": "0.01"},
+        code="TooManyRequests",
+    )
+    with pytest.raises(GraphTransientError) as excinfo:
+        run_sync(sb.tap_config(max_retries=2), ["organization"])
+    message = str(excinfo.value)
+    assert "429" in message
+    assert "3 attempts" in message
+    assert "max_retries" in message
+    assert "request-id" in message
+    assert sb.count(path="/v1.0/organization") == 3
+
+
+def test_token_renewed_once_after_401(sb):
+    sb.faults.add(r"^/v1\.0/users$", 401, skip=1, code="InvalidAuthenticationToken")
+    tokens_before = sb.count(method="POST", prefix=f"/{sb.tenant_id}/oauth2")
+    result = run_sync(sb.tap_config(page_size=100), ["users"])
+    assert len(result.records("users")) == len(sb.tenant.users)
+    assert sb.count(method="POST", prefix=f"/{sb.tenant_id}/oauth2") - tokens_before == 2
+
+
+def test_revoked_tokens_mid_sync_are_renewed(sb, monkeypatch):
+    from tap_microsoft365.streams.directory import UsersStream
+
+    original = UsersStream.parse_response
+    pages = []
+
+    def parse_and_revoke(self, response):
+        pages.append(1)
+        if len(pages) == 1:
+            sb.revoke_tokens()
+        return original(self, response)
+
+    monkeypatch.setattr(UsersStream, "parse_response", parse_and_revoke)
+    result = run_sync(sb.tap_config(page_size=100), ["users"])
+    assert len(result.records("users")) == len(sb.tenant.users)
+    assert sb.count(method="POST", prefix=f"/{sb.tenant_id}/oauth2") == 2
+
+
+def test_401_after_renewal_fails_clearly(sb):
+    sb.faults.add(r"^/v1\.0/organization$", 401, times=-1, code="InvalidAuthenticationToken")
+    with pytest.raises(AuthError, match="rejected a newly issued token"):
+        run_sync(sb.tap_config(), ["organization"])
+
+
+def test_missing_permission_skips_the_stream_with_one_warning(sb, caplog):
+    sb.granted_permissions.difference_update({"User.Read.All", "Directory.Read.All"})
+    with caplog.at_level(logging.WARNING):
+        result = run_sync(sb.tap_config(), ["users", "organization"])
+    assert not result.records("users")
+    assert len(result.records("organization")) == 1
+    warnings = [
+        r.getMessage() for r in caplog.records if "Skipping stream 'users'" in r.getMessage()
+    ]
+    assert len(warnings) == 1
+    assert "User.Read.All" in warnings[0]
+    assert "Authorization_RequestDenied" in warnings[0]
+    assert "Grant admin consent" in warnings[0]
+    assert "request-id" in warnings[0]
+
+
+def test_missing_permission_is_fatal_when_strict(sb):
+    sb.granted_permissions.difference_update({"Domain.Read.All", "Directory.Read.All"})
+    with pytest.raises(PermissionMissingError, match=r"Domain\.Read\.All"):
+        run_sync(sb.tap_config(strict_permissions=True), ["domains"])
+
+
+def test_inner_batch_429_is_retried_on_its_own(sb):
+    expected = sum(len(m) for m in sb.tenant.memberships.values())
+    sb.faults.add(
+        r"^/v1\.0/groups/[^/]+/members$",
+        429,
+        times=3,
+        headers={"Retry-After": "0.1"},
+        code="TooManyRequests",
+    )
+    result = run_sync(sb.tap_config(), ["groups", "group_members"])
+    rows = result.records("group_members")
+    assert len(rows) == expected
+    assert len({(r["group_id"], r["member_id"]) for r in rows}) == expected
+    baseline = math.ceil(len(sb.tenant.groups) / 20)
+    assert sb.count(path="/v1.0/$batch") >= baseline + 1
+
+
+def test_secret_never_reaches_messages(sb):
+    config = sb.tap_config()
+    result = run_sync(config, ["organization", "domains"])
+    text = repr(result.messages)
+    assert config["client_secret"] not in text
