@@ -23,6 +23,9 @@ def main(argv: list[str] | None = None) -> int:
         "--write-config", default=None, metavar="PATH", help="write tap_config() JSON here"
     )
     parser.add_argument("--token-lifetime", type=int, default=3599)
+    parser.add_argument(
+        "--latency-ms", type=float, default=0.0, help="added to every request (benchmarks)"
+    )
     parser.add_argument("--empty-pages", action="store_true")
     parser.add_argument("--secret-expired", action="store_true")
     parser.add_argument("--consent-missing", action="store_true")
@@ -40,6 +43,7 @@ def main(argv: list[str] | None = None) -> int:
         consent_missing=args.consent_missing,
         premium=args.premium,
     ).start()
+    sandbox.server.latency = args.latency_ms / 1000.0
     config_path = None
     if args.write_config:
         config_path = os.path.abspath(args.write_config)

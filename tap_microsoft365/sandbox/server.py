@@ -416,6 +416,8 @@ class Server:
         self.routes = RouteTable()
         #: scratch space for route modules (e.g. caches), keyed by module
         self.cache: dict[str, Any] = {}
+        #: seconds added to every outer request, to simulate Graph's latency in benchmarks
+        self.latency = 0.0
         for module in routes.MODULES:
             module.register(self.routes)
 
@@ -432,6 +434,8 @@ class Server:
         token: TokenInfo | None = None,
     ) -> Response:
         """Route one request (outer HTTP or ``$batch`` inner) and log it."""
+        if self.latency and not inner:
+            time.sleep(self.latency)
         parts = urlsplit(target)
         path = parts.path
         query = dict(parse_qsl(parts.query, keep_blank_values=True))

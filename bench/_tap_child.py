@@ -1,0 +1,51 @@
+"""Run one tap sync in this process with stdout to /dev/null; print timing and peak RSS as JSON.
+
+Usage: python bench/_tap_child.py CONFIG_JSON STREAM[,STREAM...]
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import resource
+import sys
+import time
+
+from tap_microsoft365.tap import TapMicrosoft365
+
+
+def main() -> None:
+    config = json.loads(open(sys.argv[1]).read())
+    streams = sys.argv[2].split(",")
+    tap = TapMicrosoft365(config=config, validate_config=True)
+    catalog = tap.catalog_dict
+    for entry in catalog["streams"]:
+        for md in entry["metadata"]:
+            if md["breadcrumb"] == []:
+                md["metadata"]["selected"] = entry["tap_stream_id"] in streams
+    tap = TapMicrosoft365(config=config, catalog=catalog, validate_config=True)
+    counts: dict[str, int] = {}
+    write = tap.message_writer.write_message
+
+    def counting(message):
+        if getattr(message, "type", None) == "RECORD":
+            counts[message.stream] = counts.get(message.stream, 0) + 1
+        write(message)
+
+    tap.message_writer.write_message = counting
+    devnull = open(os.devnull, "wb")  # noqa: SIM115
+    real_stdout = sys.stdout
+    sys.stdout = io.TextIOWrapper(devnull, encoding="utf-8")
+    started = time.perf_counter()
+    tap.preflight()
+    tap.sync_all()
+    elapsed = time.perf_counter() - started
+    sys.stdout.flush()
+    sys.stdout = real_stdout
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"seconds": elapsed, "peak_rss_mb": peak_kb / 1024, "records": counts}))
+
+
+if __name__ == "__main__":
+    main()

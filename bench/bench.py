@@ -1,0 +1,192 @@
+"""Benchmarks against the local Graph sandbox, in one run; prints a table (nothing here is a test).
+
+    .venv/bin/python bench/bench.py [--users 100000] [--small 10000] [--latency-ms 200] [--skip-latency]
+
+1. records/s of the tap's streams (Singer messages to /dev/null) next to a plain requests + msgspec reader
+   of the same pages, and their ratio;
+2. peak RSS of a users sync at --small and --users users, and their ratio;
+3. Graph requests per stream for a full sync of the large tenant, next to the minimum the API allows;
+4. wall time of a full sync with --latency-ms added to every request.
+Each sync runs in its own process; the sandbox runs in another, so they do not share a GIL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PY = sys.executable
+CORE = ["users", "groups", "group_members", "subscribed_skus", "organization", "domains"]
+
+
+class SandboxProcess:
+    """``m365-graph-sandbox`` in a child process."""
+
+    def __init__(self, users: int, latency_ms: float = 0.0) -> None:
+        self.workdir = tempfile.mkdtemp(prefix="bench-sandbox-")
+        self.config_path = os.path.join(self.workdir, "config.json")
+        self.proc = subprocess.Popen(
+            [
+                PY,
+                "-m",
+                "tap_microsoft365.sandbox",
+                "--users",
+                str(users),
+                "--port",
+                "0",
+                "--workdir",
+                self.workdir,
+                "--write-config",
+                self.config_path,
+                "--latency-ms",
+                str(latency_ms),
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+        )
+        self.info = json.loads(self.proc.stdout.readline())
+        self.env = {**os.environ, "REQUESTS_CA_BUNDLE": self.info["ca_bundle"]}
+
+    def run(self, *args: str) -> dict:
+        out = subprocess.run(
+            [PY, *args], capture_output=True, text=True, env=self.env, cwd=ROOT, check=False
+        )
+        if out.returncode:
+            raise RuntimeError(out.stderr[-3000:])
+        return json.loads(out.stdout.strip().splitlines()[-1])
+
+    def tap(self, streams: list[str]) -> dict:
+        return self.run("bench/_tap_child.py", self.config_path, ",".join(streams))
+
+    def plain(self, what: str, select: str) -> dict:
+        return self.run("bench/_plain_child.py", self.config_path, what, select)
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(10)
+
+
+def throughput(sb: SandboxProcess) -> list[tuple]:
+    from tap_microsoft365.streams.directory import GroupMembersStream, UsersStream
+
+    rows = []
+    users_select = ",".join(p for p in UsersStream.schema["properties"] if p != "tenant_id")
+    for stream, what, select in [
+        ("users", "users", users_select),
+        ("group_members", "group_members", GroupMembersStream.member_select),
+    ]:
+        plain = sb.plain(what, select)
+        tap = sb.tap([stream] if stream != "group_members" else ["group_members"])
+        n_tap = tap["records"].get(stream, 0)
+        tap_rate = n_tap / tap["seconds"]
+        plain_rate = plain["records"] / plain["seconds"]
+        rows.append(
+            (
+                stream,
+                n_tap,
+                plain["records"],
+                round(tap_rate),
+                round(plain_rate),
+                tap_rate / plain_rate,
+            )
+        )
+    return rows
+
+
+def request_counts(users: int) -> list[tuple]:
+    """A full sync with an in-process sandbox, whose request log holds the counts."""
+    from tap_microsoft365.sandbox import Sandbox
+
+    sys.path.insert(0, str(ROOT))
+    from tests.conftest import run_sync
+
+    with Sandbox(users=users, seed=42) as sb:
+        os.environ["REQUESTS_CA_BUNDLE"] = sb.ca_bundle
+        run_sync(sb.tap_config(), CORE)
+        tenant = sb.tenant
+        groups = len(tenant.groups)
+        member_pages = sum(max(math.ceil(len(m) / 999), 1) for m in tenant.memberships.values())
+        minimum_batches = math.ceil(member_pages / 20)
+        return [
+            (
+                "users",
+                sb.count(path="/v1.0/users"),
+                math.ceil(len(tenant.users) / 999),
+                "ceil(N/999)",
+            ),
+            ("groups", sb.count(path="/v1.0/groups"), math.ceil(groups / 999), "ceil(G/999)"),
+            (
+                "group_members",
+                sb.count(path="/v1.0/$batch"),
+                minimum_batches,
+                f"ceil(member pages/20); a request per group and page: {member_pages}",
+            ),
+            ("subscribed_skus", sb.count(path="/v1.0/subscribedSkus"), 1, "1"),
+            ("organization", sb.count(path="/v1.0/organization"), 1, "1"),
+            ("domains", sb.count(path="/v1.0/domains"), 1, "1"),
+            ("token", sb.count(method="POST", prefix=f"/{sb.tenant_id}/oauth2"), 1, "1"),
+        ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--users", type=int, default=100_000)
+    parser.add_argument("--small", type=int, default=10_000)
+    parser.add_argument("--latency-ms", type=float, default=200.0)
+    parser.add_argument("--skip-latency", action="store_true")
+    args = parser.parse_args()
+
+    big = SandboxProcess(args.users)
+    try:
+        rates = throughput(big)
+        rss_big = big.tap(["users"])["peak_rss_mb"]
+    finally:
+        big.stop()
+    small = SandboxProcess(args.small)
+    try:
+        rss_small = small.tap(["users"])["peak_rss_mb"]
+    finally:
+        small.stop()
+
+    print(f"\n## Throughput ({args.users:,} users; Singer messages to /dev/null)\n")
+    print("| stream | tap records | plain records | tap rec/s | plain rec/s | tap/plain |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for stream, n_tap, n_plain, tap_rate, plain_rate, ratio in rates:
+        print(
+            f"| {stream} | {n_tap:,} | {n_plain:,} | {tap_rate:,} | {plain_rate:,} | {ratio:.2f} |"
+        )
+
+    print("\n## Peak RSS of a users sync\n")
+    print(f"| {args.small:,} users | {args.users:,} users | ratio |\n|---:|---:|---:|")
+    print(f"| {rss_small:.0f} MB | {rss_big:.0f} MB | {rss_big / rss_small:.2f} |")
+
+    counts = request_counts(args.users)
+    print(f"\n## Graph requests, full sync of {args.users:,} users\n")
+    print("| stream | requests | minimum | rule |\n|---|---:|---:|---|")
+    for stream, got, minimum, rule in counts:
+        print(f"| {stream} | {got} | {minimum} | {rule} |")
+
+    if not args.skip_latency:
+        slow = SandboxProcess(args.users, latency_ms=args.latency_ms)
+        try:
+            full = slow.tap(CORE)
+        finally:
+            slow.stop()
+        total = sum(got for _, got, _, _ in counts)
+        print(f"\n## Full sync at {args.latency_ms:.0f} ms per request\n")
+        print(
+            f"| wall time | requests | serial floor ({args.latency_ms:.0f} ms x requests) |\n|---:|---:|---:|"
+        )
+        print(f"| {full['seconds']:.1f} s | {total} | {total * args.latency_ms / 1000:.1f} s |")
+
+
+if __name__ == "__main__":
+    main()
