@@ -10,6 +10,7 @@ import os
 import resource
 import sys
 import time
+from pathlib import Path
 
 import msgspec
 import requests
@@ -37,7 +38,7 @@ def pages(session: requests.Session, url: str):
 
 
 def main() -> None:
-    config = json.loads(open(sys.argv[1]).read())
+    config = json.loads(Path(sys.argv[1]).read_text())
     what, select = sys.argv[2], sys.argv[3]
     session = requests.Session()
     session.verify = os.environ["REQUESTS_CA_BUNDLE"]

@@ -11,12 +11,13 @@ import os
 import resource
 import sys
 import time
+from pathlib import Path
 
 from tap_microsoft365.tap import TapMicrosoft365
 
 
 def main() -> None:
-    config = json.loads(open(sys.argv[1]).read())
+    config = json.loads(Path(sys.argv[1]).read_text())
     streams = sys.argv[2].split(",")
     tap = TapMicrosoft365(config=config, validate_config=True)
     catalog = tap.catalog_dict
