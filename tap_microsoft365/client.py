@@ -19,6 +19,8 @@ import os
 import time
 import typing as t
 import uuid
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
 from urllib.parse import urlsplit
@@ -54,6 +56,9 @@ if t.TYPE_CHECKING:
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 BATCH_LIMIT = 20  # requests per $batch (graph.md section 5)
 DEFAULT_MAX_RETRIES = 8
+#: $batch POSTs in flight at once: 2 x 20 member lists stays under Graph's identity limit of
+#: 8,000 resource units per 10 s at real latency (graph.md section 6: members cost 3 RU each).
+DEFAULT_BATCH_CONCURRENCY = 2
 DEFAULT_RETRY_BUDGET_SECONDS = 900.0
 MAX_BACKOFF_SECONDS = 60.0
 PERMISSION_CODES = frozenset(
@@ -430,8 +435,12 @@ class GraphStream(RESTStream):
         waiting: list[_InnerRequest] = []  # heap by ready_at: follow-ups and retries
         send = self.request_decorator(self._request)
         max_tries = self.backoff_max_tries()
+        concurrency = max(1, int(self.config.get("batch_concurrency", DEFAULT_BATCH_CONCURRENCY)))
+        in_flight: deque[tuple[Future, list[_InnerRequest]]] = deque()
         exhausted = False
-        while True:
+
+        def next_batch() -> list[_InnerRequest]:
+            nonlocal exhausted
             now = time.monotonic()
             batch: list[_InnerRequest] = []
             while waiting and waiting[0].ready_at <= now and len(batch) < BATCH_LIMIT:
@@ -442,79 +451,98 @@ class GraphStream(RESTStream):
                     exhausted = True
                     break
                 batch.append(_InnerRequest(0.0, next(seq), item[0], item[1]))
-            if not batch:
-                if not waiting:
-                    return
-                time.sleep(max(waiting[0].ready_at - now, 0.0))
-                continue
-            body = {
-                "requests": [
-                    {"id": str(i), "method": "GET", "url": inner.url}
-                    for i, inner in enumerate(batch)
-                ]
-            }
-            prepared = self.build_prepared_request(
-                method="POST",
-                url=f"{self.url_base}/$batch",
-                json=body,
-                headers={**self.http_headers, "client-request-id": str(uuid.uuid4())},
-            )
-            response = send(prepared, context)
-            for answer in graph_json(response).get("responses", ()):
-                inner = batch[int(answer["id"])]
-                status = int(answer.get("status", 0))
-                page = answer.get("body") or {}
-                if status < 300:
-                    next_link = page.get("@odata.nextLink")
-                    if next_link:
-                        heapq.heappush(
-                            waiting,
-                            _InnerRequest(
-                                0.0, next(seq), inner.key, self.connection.relative(next_link)
-                            ),
-                        )
-                    yield inner.key, page
-                elif status == 404:
-                    self.logger.info("Stream '%s': %s is gone (404), skipped", self.name, inner.url)
-                elif status in RETRY_STATUSES:
-                    inner.attempts += 1
-                    headers = answer.get("headers") or {}
-                    if inner.attempts >= max_tries:
-                        raise GraphTransientError(
-                            f"Stream '{self.name}': Graph answered {status} for batched GET "
-                            f"{inner.url.split('?', 1)[0]} {inner.attempts} times. Fix: run again "
-                            "later, or raise max_retries."
-                        )
-                    header = headers.get("Retry-After") or headers.get("retry-after")
-                    delay = (
-                        parse_retry_after(header)
-                        if header
-                        else min(2.0 ** (inner.attempts - 1), MAX_BACKOFF_SECONDS)
+            return batch
+
+        with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="graph-batch") as pool:
+            while True:
+                while len(in_flight) < concurrency and (batch := next_batch()):
+                    body = {
+                        "requests": [
+                            {"id": str(i), "method": "GET", "url": inner.url}
+                            for i, inner in enumerate(batch)
+                        ]
+                    }
+                    prepared = self.build_prepared_request(
+                        method="POST",
+                        url=f"{self.url_base}/$batch",
+                        json=body,
+                        headers={**self.http_headers, "client-request-id": str(uuid.uuid4())},
                     )
-                    self.logger.warning(
-                        "Stream '%s': batched request answered %s; retry %d in %.2f s",
-                        self.name,
-                        status,
-                        inner.attempts,
-                        delay,
+                    in_flight.append((pool.submit(send, prepared, context), batch))
+                if not in_flight:
+                    if exhausted and not waiting:
+                        return
+                    if waiting:
+                        time.sleep(max(waiting[0].ready_at - time.monotonic(), 0.0))
+                    continue
+                future, batch = in_flight.popleft()
+                response = future.result()
+                yield from self._batch_answers(response, batch, waiting, seq, max_tries)
+
+    def _batch_answers(
+        self,
+        response: requests.Response,
+        batch: list[_InnerRequest],
+        waiting: list[_InnerRequest],
+        seq: itertools.count,
+        max_tries: int,
+    ) -> Iterator[tuple[t.Any, dict]]:
+        """Yield the successful inner pages of one ``$batch``; queue follow-ups and retries."""
+        for answer in graph_json(response).get("responses", ()):
+            inner = batch[int(answer["id"])]
+            status = int(answer.get("status", 0))
+            page = answer.get("body") or {}
+            if status < 300:
+                next_link = page.get("@odata.nextLink")
+                if next_link:
+                    heapq.heappush(
+                        waiting,
+                        _InnerRequest(
+                            0.0, next(seq), inner.key, self.connection.relative(next_link)
+                        ),
                     )
-                    inner.ready_at = time.monotonic() + delay
-                    heapq.heappush(waiting, inner)
-                else:
-                    error = page.get("error") or {}
-                    inner_error = error.get("innerError") or {}
-                    ids = (
-                        f"request-id {inner_error.get('request-id', '-')}, "
-                        f"client-request-id {inner_error.get('client-request-id', '-')}"
+                yield inner.key, page
+            elif status == 404:
+                self.logger.info("Stream '%s': %s is gone (404), skipped", self.name, inner.url)
+            elif status in RETRY_STATUSES:
+                inner.attempts += 1
+                headers = answer.get("headers") or {}
+                if inner.attempts >= max_tries:
+                    raise GraphTransientError(
+                        f"Stream '{self.name}': Graph answered {status} for batched GET "
+                        f"{inner.url.split('?', 1)[0]} {inner.attempts} times. Fix: run again "
+                        "later, or raise max_retries."
                     )
-                    raise self.error_from_parts(
-                        status,
-                        str(error.get("code") or ""),
-                        str(error.get("message") or ""),
-                        ids,
-                        "GET",
-                        inner.url.split("?", 1)[0],
-                    )
+                header = headers.get("Retry-After") or headers.get("retry-after")
+                delay = (
+                    parse_retry_after(header)
+                    if header
+                    else min(2.0 ** (inner.attempts - 1), MAX_BACKOFF_SECONDS)
+                )
+                self.logger.warning(
+                    "Stream '%s': batched request answered %s; retry %d in %.2f s",
+                    self.name,
+                    status,
+                    inner.attempts,
+                    delay,
+                )
+                inner.ready_at = time.monotonic() + delay
+                heapq.heappush(waiting, inner)
+            else:
+                error = page.get("error") or {}
+                inner_error = error.get("innerError") or {}
+                ids = (
+                    f"request-id {inner_error.get('request-id', '-')}, "
+                    f"client-request-id {inner_error.get('client-request-id', '-')}"
+                )
+                raise self.error_from_parts(
+                    status,
+                    str(error.get("code") or ""),
+                    str(error.get("message") or ""),
+                    ids,
+                    "GET",
+                    inner.url.split("?", 1)[0],
+                )
 
 
 def parse_retry_after(value: str) -> float:

@@ -133,6 +133,14 @@ class TapMicrosoft365(Tap):
             description="Longest total time spent retrying one request before the sync fails.",
         ),
         th.Property(
+            "batch_concurrency",
+            th.IntegerType,
+            default=2,
+            title="Batch concurrency",
+            description="JSON $batch requests (20 Graph calls each) in flight at once for per-parent "
+            "streams such as group_members. 2 stays under Graph's identity throttling limit.",
+        ),
+        th.Property(
             "strict_permissions",
             th.BooleanType,
             default=False,

@@ -153,3 +153,11 @@ def test_member_select_is_the_member_schema():
     assert fields - {"id"} == set(GroupMembersStream.schema["properties"]) - set(
         GroupMembersStream.tap_fields
     )
+
+
+@pytest.mark.parametrize("concurrency", [1, 4])
+def test_batch_concurrency_keeps_every_membership_once(sb, concurrency):
+    expected = sorted((gid, m["id"]) for gid, members in sb.tenant.memberships.items() for m in members)
+    result = run_sync(sb.tap_config(batch_concurrency=concurrency), ["groups", "group_members"])
+    assert sorted((r["group_id"], r["member_id"]) for r in result.records("group_members")) == expected
+    assert sb.count(path="/v1.0/$batch") >= math.ceil(len(sb.tenant.groups) / 20)
