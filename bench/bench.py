@@ -63,8 +63,13 @@ class SandboxProcess:
             raise RuntimeError(out.stderr[-3000:])
         return json.loads(out.stdout.strip().splitlines()[-1])
 
-    def tap(self, streams: list[str]) -> dict:
-        return self.run("bench/_tap_child.py", self.config_path, ",".join(streams))
+    def tap(self, streams: list[str], **settings: object) -> dict:
+        config_path = self.config_path
+        if settings:
+            config = {**json.loads(Path(self.config_path).read_text()), **settings}
+            config_path = os.path.join(self.workdir, "config-extra.json")
+            Path(config_path).write_text(json.dumps(config))
+        return self.run("bench/_tap_child.py", config_path, ",".join(streams))
 
     def plain(self, what: str, select: str) -> dict:
         return self.run("bench/_plain_child.py", self.config_path, what, select)
