@@ -53,9 +53,10 @@ def test_each_report_parsed_and_typed_like_the_sandbox(rb, stream_type: type[Usa
     result = run_sync(config, [stream_type.name])
     records = result.records(stream_type.name)
     function = stream_type.function
-    period = 1 if stream_type.takes_date else (7 if stream_type.takes_period else 7)
+    period = 1 if stream_type.takes_date else 7
     expected = sandbox_rows(rb, function, LATEST, period)
-    assert records and len(records) == len(expected)
+    assert records
+    assert len(records) == len(expected)
     props = result.schema(stream_type.name)["schema"]["properties"]
     for record, row in zip(records, expected, strict=True):
         assert record["tenant_id"] == rb.tenant_id
@@ -67,7 +68,8 @@ def test_each_report_parsed_and_typed_like_the_sandbox(rb, stream_type: type[Usa
             if text == "":
                 assert value is None, (header, value)
             elif kind == "int":
-                assert value == int(text) and props[field]["type"][0] == "integer"
+                assert value == int(text)
+                assert props[field]["type"][0] == "integer"
             elif kind == "bool":
                 assert value is (text in ("True", "Yes")), (header, text, value)
             elif kind == "list":
@@ -80,9 +82,8 @@ def test_each_report_parsed_and_typed_like_the_sandbox(rb, stream_type: type[Usa
             assert record["names_concealed"] is False
     # the download never carried the Authorization header; each date/period was one Graph call
     downloads = [r for r in rb.requests if r.path.startswith("/download/")]
-    assert downloads and all(
-        "authorization" not in {k.lower() for k in r.headers} for r in downloads
-    )
+    assert downloads
+    assert all("authorization" not in {k.lower() for k in r.headers} for r in downloads)
     assert {r.status for r in downloads} == {200}
     calls = report_calls(rb, function)
     if stream_type.takes_date:
@@ -134,7 +135,8 @@ def test_download_rejects_authorization_header(rb):
     rejected = requests.get(location, headers=auth, verify=rb.ca_bundle, timeout=30)
     assert rejected.status_code == 400
     ok = requests.get(location, verify=rb.ca_bundle, timeout=30)
-    assert ok.status_code == 200 and ok.content.startswith(b"\xef\xbb\xbfReport Refresh Date,")
+    assert ok.status_code == 200
+    assert ok.content.startswith(b"\xef\xbb\xbfReport Refresh Date,")
     # a date on a period-only report, a date too old, a bad period: 400
     for bad in (
         "getMailboxUsageDetail(date=2025-01-01)",
@@ -160,13 +162,13 @@ def test_incremental_dates_lookback_and_state(rb):
     assert state["context"] == {"tenant_id": rb.tenant_id}
     assert state["replication_key_value"] == LATEST.isoformat()
     dates = {r["report_date"] for r in first.records(name)}
-    assert max(dates) == LATEST.isoformat() and len(dates) == 27
+    assert max(dates) == LATEST.isoformat()
+    assert len(dates) == 27
 
     rb.reset_log()
     second = run_sync(config, [name], state=first.state)
     asked = [
-        c.path.split("date=")[1].rstrip(")")
-        for c in report_calls(rb, "getEmailActivityUserDetail")
+        c.path.split("date=")[1].rstrip(")") for c in report_calls(rb, "getEmailActivityUserDetail")
     ]
     # lookback 3: the bookmark and the two days before, then the dates after it
     assert asked == [(LATEST + dt.timedelta(days=d)).isoformat() for d in range(-2, 2)]
@@ -182,7 +184,8 @@ def test_pacing_stops_at_14_calls_and_resumes_next_run(rb, caplog):
     assert len(calls) == 14
     last = (TODAY - dt.timedelta(days=28 - 13)).isoformat()
     assert state_for(first, name)["replication_key_value"] == last
-    assert "14 calls in 10 minutes" in caplog.text and "14 date(s) from" in caplog.text
+    assert "14 calls in 10 minutes" in caplog.text
+    assert "14 date(s) from" in caplog.text
     rb.reset_log()
     run_sync(config, [name], state=first.state)
     asked = [
@@ -209,9 +212,12 @@ def test_concealed_names_from_report_settings(rb, caplog):
     rb.tenant.report_options.concealed_names = True
     config = rb.tap_config()
     with caplog.at_level(logging.WARNING):
-        result = run_sync(config, ["usage_mailbox_usage_detail", "usage_office365_active_user_counts"])
+        result = run_sync(
+            config, ["usage_mailbox_usage_detail", "usage_office365_active_user_counts"]
+        )
     rows = result.records("usage_mailbox_usage_detail")
-    assert rows and all(r["names_concealed"] is True for r in rows)
+    assert rows
+    assert all(r["names_concealed"] is True for r in rows)
     assert all(len(r["user_principal_name"]) == 32 for r in rows)
     assert rb.count(path="/v1.0/admin/reportSettings") == 1
     warnings = [m for m in caplog.messages if "conceal user, group and site names" in m]
@@ -232,16 +238,19 @@ def test_concealed_names_detected_without_report_settings_permission(rb, caplog)
     assert [r.status for r in rb.requests if r.path == "/v1.0/admin/reportSettings"] == [403]
     for name in ("usage_email_activity_user_detail", "usage_mailbox_usage_detail"):
         rows = result.records(name)
-        assert rows and all(r["names_concealed"] is True for r in rows), name
+        assert rows, name
+        assert all(r["names_concealed"] is True for r in rows), name
     warnings = [m for m in caplog.messages if "conceal user, group and site names" in m]
-    assert len(warnings) == 1 and "32-character hashes" in warnings[0]
+    assert len(warnings) == 1
+    assert "32-character hashes" in warnings[0]
 
 
 def test_names_shown_are_not_marked_without_permission(rb):
     rb.granted_permissions.discard("ReportSettings.Read.All")
     result = run_sync(rb.tap_config(), ["usage_mailbox_usage_detail"])
     rows = result.records("usage_mailbox_usage_detail")
-    assert rows and all(r["names_concealed"] is False for r in rows)
+    assert rows
+    assert all(r["names_concealed"] is False for r in rows)
     assert any("@" in r["user_principal_name"] for r in rows)
 
 
@@ -265,11 +274,11 @@ def test_unknown_column_kept_and_logged_once(rb, caplog):
         result = run_sync(config, ["usage_office365_active_user_detail"], state=state)
     rows = result.records("usage_office365_active_user_detail")
     assert len({r["report_date"] for r in rows}) == 4  # bookmark-2 .. bookmark, then LATEST
-    assert rows and all(
-        r["extra_columns"] == {"copilot_chat_last_activity_date": "42"} for r in rows
-    )
+    assert rows
+    assert all(r["extra_columns"] == {"copilot_chat_last_activity_date": "42"} for r in rows)
     logged = [m for m in caplog.messages if "does not know yet" in m]
-    assert len(logged) == 1 and "Copilot Chat Last Activity Date" in logged[0]
+    assert len(logged) == 1
+    assert "Copilot Chat Last Activity Date" in logged[0]
 
 
 def test_missing_reports_permission_skips_with_fix(rb, caplog):

@@ -284,7 +284,9 @@ class UsageReportStream(GraphStream):
 
     # -- records ----------------------------------------------------------------------------------
 
-    def parse_csv(self, text: str, report_date: str | None, concealed: bool | None) -> Iterator[dict]:
+    def parse_csv(
+        self, text: str, report_date: str | None, concealed: bool | None
+    ) -> Iterator[dict]:
         """Rows typed by header name; unknown columns kept in ``extra_columns``."""
         reader = csv.reader(io.StringIO(text))
         header = next(reader, None)
@@ -315,9 +317,7 @@ class UsageReportStream(GraphStream):
             record["report_date"] = report_date or record.get("report_refresh_date")
             if self.name_fields:
                 if concealed is None:
-                    hashed = any(
-                        HASHED.fullmatch(record.get(f) or "") for f in self.name_fields
-                    )
+                    hashed = any(HASHED.fullmatch(record.get(f) or "") for f in self.name_fields)
                     if hashed:
                         self.warn_concealed(from_setting=False)
                     record["names_concealed"] = hashed

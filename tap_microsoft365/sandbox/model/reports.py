@@ -176,7 +176,12 @@ REPORTS = {
     )
 }
 
-PRODUCTS = ("MICROSOFT 365 APPS FOR ENTERPRISE", "MICROSOFT 365 APPS FOR BUSINESS", "PROJECT", "VISIO")
+PRODUCTS = (
+    "MICROSOFT 365 APPS FOR ENTERPRISE",
+    "MICROSOFT 365 APPS FOR BUSINESS",
+    "PROJECT",
+    "VISIO",
+)
 NAME_HEADERS = frozenset(
     {"User Principal Name", "Display Name", "Owner Display Name", "Owner Principal Name"}
 )
@@ -236,7 +241,7 @@ class UsageData:
             row[header] = self._value(header, report, day, period, s, rng, users)
         return row
 
-    def _value(  # noqa: C901, PLR0911, PLR0912
+    def _value(
         self,
         header: str,
         report: Report,

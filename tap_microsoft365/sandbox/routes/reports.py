@@ -107,9 +107,7 @@ def csv_body(server: Server, function: str, day: dt.date, period_days: int) -> b
     writer.writerow(headers)
     for row in rows:
         if options.concealed_names:
-            row = {
-                k: (conceal(v) if k in NAME_HEADERS and v else v) for k, v in row.items()
-            }
+            row = {k: (conceal(v) if k in NAME_HEADERS and v else v) for k, v in row.items()}
         line = [row.get(h, "") for h in report.headers]
         if options.extra_column:
             line.append("42")
