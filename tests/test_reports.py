@@ -299,3 +299,12 @@ def test_period_setting(rb):
 def test_sandbox_reports_match_graph_md_headers():
     for stream_type in REPORT_STREAMS:
         assert REPORTS[stream_type.function].headers == stream_type.headers
+
+
+def test_expired_download_link_is_asked_again_then_fails_clearly(rb):
+    rb.tenant.report_options.download_ttl = 0.0
+    with pytest.raises(Exception, match="the report download answered 401") as info:
+        run_sync(rb.tap_config(), ["usage_mailbox_usage_detail"])
+    assert "Fix: run again" in str(info.value)
+    assert len(report_calls(rb, "getMailboxUsageDetail")) == 2  # the link was asked for once more
+    assert [r.status for r in rb.requests if r.path.startswith("/download/")] == [401, 401]
