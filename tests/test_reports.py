@@ -213,13 +213,16 @@ def test_concealed_names_from_report_settings(rb, caplog):
     config = rb.tap_config()
     with caplog.at_level(logging.WARNING):
         result = run_sync(
-            config, ["usage_mailbox_usage_detail", "usage_office365_active_user_counts"]
+            config, ["usage_mailbox_usage_detail", "usage_office365_activations_user_detail"]
         )
     rows = result.records("usage_mailbox_usage_detail")
     assert rows
     assert all(r["names_concealed"] is True for r in rows)
     assert all(len(r["user_principal_name"]) == 32 for r in rows)
-    assert rb.count(path="/v1.0/admin/reportSettings") == 1
+    activations = result.records("usage_office365_activations_user_detail")
+    assert activations
+    assert all(r["names_concealed"] is True for r in activations)
+    assert rb.count(path="/v1.0/admin/reportSettings") == 1  # read once per run for all streams
     warnings = [m for m in caplog.messages if "conceal user, group and site names" in m]
     assert len(warnings) == 1
     assert "displayConcealedNames is true" in warnings[0]
