@@ -170,6 +170,14 @@ class TapMicrosoft365(Tap):
             "next run.",
         ),
         th.Property(
+            "usage_report_wait_for_limit",
+            th.BooleanType,
+            default=False,
+            title="Wait at the usage report limit",
+            description="At the report call limit, wait until the 10-minute window frees instead of "
+            "leaving the remaining dates for the next run.",
+        ),
+        th.Property(
             "user_agent",
             th.StringType,
             title="User agent",

@@ -311,3 +311,23 @@ def test_expired_download_link_is_asked_again_then_fails_clearly(rb):
     assert "Fix: run again" in str(info.value)
     assert len(report_calls(rb, "getMailboxUsageDetail")) == 2  # the link was asked for once more
     assert [r.status for r in rb.requests if r.path.startswith("/download/")] == [401, 401]
+
+
+def test_pacing_can_wait_for_the_window(rb, monkeypatch):
+    import time
+
+    from tap_microsoft365.streams import reports
+
+    monkeypatch.setattr(reports, "WINDOW_SECONDS", 0.5)
+    name = "usage_sharepoint_site_usage_detail"
+    start = (TODAY - dt.timedelta(days=3)).isoformat()
+    config = rb.tap_config(
+        start_date=f"{start}T00:00:00Z",
+        usage_report_calls_per_10_minutes=2,
+        usage_report_wait_for_limit=True,
+    )
+    began = time.monotonic()
+    result = run_sync(config, [name])
+    assert time.monotonic() - began >= 0.5  # waited at least one window
+    assert len(report_calls(rb, "getSharePointSiteUsageDetail")) == 3  # every date, none left
+    assert state_for(result, name)["replication_key_value"] == LATEST.isoformat()

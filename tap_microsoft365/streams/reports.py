@@ -16,7 +16,8 @@ How a report is read:
   Report Refresh Date; ``usage_report_period`` (D7/D30/D90/D180) selects the period.
 - Pacing: Graph allows 14 requests per 10 minutes per report API per app per tenant. Each stream counts
   its own calls and, at the limit, STOPS and leaves the remaining dates to the next run (the bookmark is
-  the last date loaded, so nothing is lost); a 429 from Graph is still retried after Retry-After.
+  the last date loaded, so nothing is lost), or waits for the window with ``usage_report_wait_for_limit``;
+  a 429 from Graph is still retried after Retry-After.
 - Concealed names: ``/admin/reportSettings`` (ReportSettings.Read.All) says whether names are concealed;
   without that permission, 32-hex-character values in the name columns are taken as concealed. Rows get
   ``names_concealed`` and the run warns once with the fix.
@@ -200,6 +201,18 @@ class UsageReportStream(GraphStream):
         limit = int(self.config.get("usage_report_calls_per_10_minutes") or CALLS_PER_WINDOW)
         now = time.monotonic()
         self._calls = [c for c in self._calls if now - c < WINDOW_SECONDS]
+        if len(self._calls) >= limit and self.config.get("usage_report_wait_for_limit"):
+            wait = WINDOW_SECONDS - (now - self._calls[0])
+            self.logger.info(
+                "Stream '%s': %d calls in 10 minutes for %s; waiting %.0f s (usage_report_wait_for_limit)",
+                self.name,
+                len(self._calls),
+                self.function,
+                wait,
+            )
+            time.sleep(max(wait, 0.0))
+            now = time.monotonic()
+            self._calls = [c for c in self._calls if now - c < WINDOW_SECONDS]
         if len(self._calls) >= limit:
             return False
         self._calls.append(now)
