@@ -33,6 +33,21 @@ REQUIREMENTS: dict[str, Requirement] = {
     ),
     "organization": Requirement(("Organization.Read.All", "Directory.Read.All")),
     "domains": Requirement(("Domain.Read.All", "Directory.Read.All")),
+    # Usage reports (graph.md section 3); /admin/reportSettings additionally uses ReportSettings.Read.All.
+    **{
+        name: Requirement(("Reports.Read.All",))
+        for name in (
+            "usage_office365_active_user_detail",
+            "usage_m365_app_user_detail",
+            "usage_email_activity_user_detail",
+            "usage_mailbox_usage_detail",
+            "usage_onedrive_usage_account_detail",
+            "usage_sharepoint_site_usage_detail",
+            "usage_teams_user_activity_user_detail",
+            "usage_office365_activations_user_detail",
+            "usage_office365_active_user_counts",
+        )
+    },
 }
 
 

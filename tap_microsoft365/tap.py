@@ -156,6 +156,36 @@ class TapMicrosoft365(Tap):
             '["contoso.com"]. Guests (#EXT#) are matched on the tenant domain of their UPN.',
         ),
         th.Property(
+            "usage_report_period",
+            th.StringType(allowed_values=["D7", "D30", "D90", "D180"]),
+            default="D7",
+            title="Usage report period",
+            description="Period of the period-only usage reports (mailbox usage, service user counts).",
+        ),
+        th.Property(
+            "usage_report_lookback_days",
+            th.IntegerType,
+            default=3,
+            title="Usage report lookback (days)",
+            description="Latest loaded report dates read again each run, as Microsoft back-fills usage.",
+        ),
+        th.Property(
+            "usage_report_calls_per_10_minutes",
+            th.IntegerType,
+            default=14,
+            title="Usage report calls per 10 minutes",
+            description="Calls per report per 10 minutes (Graph allows 14); dates beyond wait for the "
+            "next run.",
+        ),
+        th.Property(
+            "usage_report_wait_for_limit",
+            th.BooleanType,
+            default=False,
+            title="Wait at the usage report limit",
+            description="At the report call limit, wait until the 10-minute window frees instead of "
+            "leaving the remaining dates for the next run.",
+        ),
+        th.Property(
             "user_agent",
             th.StringType,
             title="User agent",

@@ -3,6 +3,7 @@
 from tap_microsoft365.streams.directory import GroupMembersStream, GroupsStream, UsersStream
 from tap_microsoft365.streams.licensing import SubscribedSkusStream
 from tap_microsoft365.streams.organization import DomainsStream, OrganizationStream
+from tap_microsoft365.streams.reports import REPORT_STREAMS
 
 STREAM_TYPES = [
     UsersStream,
@@ -11,6 +12,7 @@ STREAM_TYPES = [
     SubscribedSkusStream,
     OrganizationStream,
     DomainsStream,
+    *REPORT_STREAMS,
 ]
 
 __all__ = ["STREAM_TYPES"]

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from . import auth, batch, directory, licensing, organization
+from . import auth, batch, directory, licensing, organization, reports
 
-MODULES = [auth, directory, licensing, organization, batch]
+MODULES = [auth, directory, licensing, organization, reports, batch]
 
 __all__ = ["MODULES"]

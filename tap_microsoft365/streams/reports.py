@@ -1,0 +1,531 @@
+"""Microsoft 365 usage reports (``/reports/getXxx``) as incremental streams (graph.md section 3).
+
+How a report is read:
+- v1.0 answers ``302 Found`` with ``Location`` = a short-lived pre-authenticated download URL. The tap
+  follows it itself, WITHOUT the Authorization header (the stream never lets requests follow redirects:
+  requests keeps the header on a same-host redirect and the session carries the authenticator).
+- The CSV starts with a UTF-8 BOM (decoded with ``utf-8-sig``) and is parsed by header name; each known
+  header maps to a stable snake_case field ("Storage Used (Byte)" -> ``storage_used_byte``) typed as date,
+  integer, boolean or string list; unknown new columns are kept in ``extra_columns`` (logged once per
+  stream and run).
+- Reports taking ``date=YYYY-MM-DD`` (unquoted Edm.Date) are incremental by ``report_date`` (the date
+  asked for): the bookmark is the last date loaded; each run re-reads the ``usage_report_lookback_days``
+  latest loaded dates (Microsoft back-fills) and then every later date up to yesterday, never a date
+  older than ``MAX_AGE_DAYS`` (Graph keeps about 30 days; start_date is clamped).
+- Period-only reports (and the parameterless activations report) are snapshots: ``report_date`` is their
+  Report Refresh Date; ``usage_report_period`` (D7/D30/D90/D180) selects the period.
+- Pacing: Graph allows 14 requests per 10 minutes per report API per app per tenant. Each stream counts
+  its own calls and, at the limit, STOPS and leaves the remaining dates to the next run (the bookmark is
+  the last date loaded, so nothing is lost), or waits for the window with ``usage_report_wait_for_limit``;
+  a 429 from Graph is still retried after Retry-After.
+- Concealed names: ``/admin/reportSettings`` (ReportSettings.Read.All) says whether names are concealed;
+  without that permission, 32-hex-character values in the name columns are taken as concealed. Rows get
+  ``names_concealed`` and the run warns once with the fix.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+import time
+import typing as t
+import uuid
+
+import requests
+from singer_sdk import typing as th
+
+from tap_microsoft365.client import GraphStream, graph_json
+from tap_microsoft365.errors import GraphError, GraphSkippableError
+from tap_microsoft365.schema import Bool, Int, String
+
+if t.TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator
+
+    from singer_sdk.helpers.types import Context
+
+#: Oldest date asked for, in days before today (Graph keeps "the past 30 days"; margin for time zones).
+MAX_AGE_DAYS = 28
+CALLS_PER_WINDOW = 14
+WINDOW_SECONDS = 600.0
+HASHED = re.compile(r"[0-9A-Fa-f]{32}")
+FIX_CONCEALED = (
+    "Fix: Microsoft 365 admin center > Settings > Org settings > Services > Reports > clear 'Display "
+    "concealed user, group, and site names in all reports', or PATCH /admin/reportSettings "
+    '{"displayConcealedNames": false} with ReportSettings.ReadWrite.All.'
+)
+TRUE = frozenset({"true", "yes"})
+FALSE = frozenset({"false", "no"})
+
+
+def snake(header: str) -> str:
+    """A CSV header as a stable snake_case field name."""
+    return re.sub(r"[^0-9a-z]+", "_", header.lower()).strip("_")
+
+
+def kind_of(header: str) -> str:
+    """The type of a column from its header (reports override the exceptions)."""
+    if header.endswith("Date"):
+        return "date"
+    if header.startswith(("Is ", "Has ")):
+        return "bool"
+    if header == "Assigned Products":
+        return "list"
+    if (
+        header.endswith(("Count", "(Byte)", "Messages", "In Seconds", " Active", " Inactive"))
+        or header == "Report Period"
+    ):
+        return "int"
+    return "string"
+
+
+SCHEMA_TYPES = {
+    "date": th.DateType,
+    "bool": Bool,
+    "int": Int,
+    "list": th.ArrayType(String),
+    "string": String,
+}
+
+
+def convert(kind: str, value: str) -> t.Any:
+    """A CSV cell typed; empty cells are null."""
+    value = value.strip()
+    if value == "":
+        return None
+    if kind == "int":
+        try:
+            return int(value)
+        except ValueError:
+            return int(float(value))
+    if kind == "bool":
+        low = value.lower()
+        return True if low in TRUE else False if low in FALSE else None
+    if kind == "list":
+        return [part for part in value.split("+") if part]
+    return value
+
+
+class UsageReportStream(GraphStream):
+    """Base of the usage report streams; subclasses only declare the report."""
+
+    #: Report function, e.g. ``getMailboxUsageDetail``.
+    function: t.ClassVar[str]
+    #: Known CSV headers, in the order of the doc (graph.md 3).
+    headers: t.ClassVar[tuple[str, ...]]
+    #: Column types that differ from :func:`kind_of`.
+    kinds: t.ClassVar[dict[str, str]] = {}
+    #: Fields that, with report_date, identify a row.
+    key_fields: t.ClassVar[tuple[str, ...]] = ("user_principal_name",)
+    #: Overloads (graph.md 3, CSDL).
+    takes_date: t.ClassVar[bool] = True
+    takes_period: t.ClassVar[bool] = True
+    #: Columns holding user, group or site names (concealed by default).
+    name_fields: t.ClassVar[tuple[str, ...]] = ("user_principal_name",)
+
+    replication_key = "report_date"
+    is_sorted = True
+    check_sorted = False  # the lookback re-reads dates before the bookmark
+    allow_redirects = False  # the download must not get the Authorization header
+    max_page_size = None
+    supports_select = False
+    tap_fields = ("tenant_id", "report_date", "names_concealed", "extra_columns")
+
+    def __init_subclass__(cls, **kwargs: t.Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "headers" in cls.__dict__:
+            cls.columns = {h: (snake(h), cls.kinds.get(h) or kind_of(h)) for h in cls.headers}
+            cls.primary_keys = ("report_date", *cls.key_fields)
+            cls.schema = th.PropertiesList(
+                th.Property("report_date", th.DateType, required=True),
+                *(th.Property(f, SCHEMA_TYPES[k]) for f, k in cls.columns.values()),
+                th.Property("names_concealed", Bool),
+                th.Property(
+                    "extra_columns",
+                    th.ObjectType(additional_properties=True),
+                    description="Columns Microsoft added that this tap does not know yet (text).",
+                ),
+                th.Property("tenant_id", String),
+            ).to_dict()
+
+    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._calls: list[float] = []
+        self._new_columns_logged = False
+
+    @property
+    def path(self) -> str:  # type: ignore[override]
+        """The report function's path."""
+        return f"/reports/{self.function}"
+
+    # -- which requests ---------------------------------------------------------------------------
+
+    def today(self) -> dt.date:
+        """Today in UTC (Graph's report dates are UTC dates)."""
+        return dt.datetime.now(dt.UTC).date()
+
+    def report_dates(self, context: Context | None) -> list[dt.date]:
+        """Dates to ask for: lookback before the bookmark, then every later date up to yesterday."""
+        today = self.today()
+        oldest = today - dt.timedelta(days=MAX_AGE_DAYS)
+        state = self.get_context_state(context)
+        bookmark = state.get("replication_key_value")
+        if bookmark:
+            lookback = int(self.config.get("usage_report_lookback_days", 3))
+            first = dt.date.fromisoformat(str(bookmark)[:10]) - dt.timedelta(
+                days=max(lookback - 1, -1)
+            )
+        elif self.config.get("start_date"):
+            first = dt.date.fromisoformat(str(self.config["start_date"])[:10])
+        else:
+            first = oldest
+        first = max(first, oldest)
+        return [first + dt.timedelta(days=i) for i in range((today - first).days)]
+
+    def report_requests(self, context: Context | None) -> Iterator[tuple[str | None, str]]:
+        """``(report_date or None, url)`` per Graph call."""
+        if self.takes_date:
+            for day in self.report_dates(context):
+                yield day.isoformat(), f"{self.url_base}{self.path}(date={day.isoformat()})"
+        elif self.takes_period:
+            period = self.config.get("usage_report_period") or "D7"
+            yield None, f"{self.url_base}{self.path}(period='{period}')"
+        else:
+            yield None, f"{self.url_base}{self.path}"
+
+    # -- pacing -----------------------------------------------------------------------------------
+
+    def may_call(self) -> bool:
+        """True while this report has made fewer than the allowed calls in the last 10 minutes."""
+        limit = int(self.config.get("usage_report_calls_per_10_minutes") or CALLS_PER_WINDOW)
+        now = time.monotonic()
+        self._calls = [c for c in self._calls if now - c < WINDOW_SECONDS]
+        if len(self._calls) >= limit and self.config.get("usage_report_wait_for_limit"):
+            wait = WINDOW_SECONDS - (now - self._calls[0])
+            self.logger.info(
+                "Stream '%s': %d calls in 10 minutes for %s; waiting %.0f s (usage_report_wait_for_limit)",
+                self.name,
+                len(self._calls),
+                self.function,
+                wait,
+            )
+            time.sleep(max(wait, 0.0))
+            now = time.monotonic()
+            self._calls = [c for c in self._calls if now - c < WINDOW_SECONDS]
+        if len(self._calls) >= limit:
+            return False
+        self._calls.append(now)
+        return True
+
+    # -- HTTP -------------------------------------------------------------------------------------
+
+    def fetch_csv(self, url: str, context: Context | None) -> str:
+        """Call the report function, then download its CSV without the Authorization header."""
+        send = self.request_decorator(self._request)
+        for attempt in (1, 2):
+            prepared = self.build_prepared_request(
+                method="GET",
+                url=url,
+                headers={**self.http_headers, "client-request-id": str(uuid.uuid4())},
+            )
+            response = send(prepared, context)
+            if response.status_code not in (301, 302, 303, 307, 308):
+                return response.content.decode("utf-8-sig")
+            location = response.headers["Location"]
+            # A bare request: no session auth, no Authorization header, no redirect following.
+            download = requests.Request(
+                "GET", location, headers={"User-Agent": self.http_headers["User-Agent"]}
+            ).prepare()
+            answer = self.requests_session.send(
+                download, allow_redirects=False, timeout=self.timeout
+            )
+            if answer.status_code == 200:
+                return answer.content.decode("utf-8-sig")
+            if attempt == 1 and answer.status_code in (401, 403, 404, 410):
+                self.logger.info(
+                    "Stream '%s': download link answered %s (expired?); asking Graph again",
+                    self.name,
+                    answer.status_code,
+                )
+                continue
+            raise GraphError(
+                f"Stream '{self.name}': the report download answered {answer.status_code} "
+                f"for {self.function}. Fix: run again; the link is valid a few minutes only."
+            )
+        raise AssertionError("unreachable")
+
+    # -- concealed names --------------------------------------------------------------------------
+
+    def concealed_setting(self, context: Context | None) -> bool | None:
+        """``displayConcealedNames`` from /admin/reportSettings, read once per run; None if not permitted."""
+        cache = self._tap.__dict__.setdefault("_usage_report_cache", {})
+        if "concealed" not in cache:
+            cache["concealed"] = None
+            try:
+                prepared = self.build_prepared_request(
+                    method="GET",
+                    url=f"{self.url_base}/admin/reportSettings",
+                    headers={**self.http_headers, "client-request-id": str(uuid.uuid4())},
+                )
+                response = self.request_decorator(self._request)(prepared, context)
+                cache["concealed"] = bool(graph_json(response).get("displayConcealedNames"))
+            except GraphSkippableError:
+                self.logger.info(
+                    "Cannot read /admin/reportSettings (needs ReportSettings.Read.All); "
+                    "concealed names are detected from the values"
+                )
+        return cache["concealed"]
+
+    def warn_concealed(self, from_setting: bool) -> None:
+        """One warning per run for all report streams."""
+        cache = self._tap.__dict__.setdefault("_usage_report_cache", {})
+        if cache.get("warned"):
+            return
+        cache["warned"] = True
+        how = (
+            "the tenant's report setting displayConcealedNames is true"
+            if from_setting
+            else "user names look like 32-character hashes (ReportSettings.Read.All would confirm)"
+        )
+        self.logger.warning(
+            "Usage reports conceal user, group and site names (%s); rows are marked "
+            "names_concealed=true and cannot be joined to users by name. %s",
+            how,
+            FIX_CONCEALED,
+        )
+
+    # -- records ----------------------------------------------------------------------------------
+
+    def parse_csv(
+        self, text: str, report_date: str | None, concealed: bool | None
+    ) -> Iterator[dict]:
+        """Rows typed by header name; unknown columns kept in ``extra_columns``."""
+        reader = csv.reader(io.StringIO(text))
+        header = next(reader, None)
+        if not header:
+            return
+        new = [h for h in header if h not in self.columns]
+        if new and not self._new_columns_logged:
+            self._new_columns_logged = True
+            self.logger.warning(
+                "Stream '%s': report %s has columns this tap does not know yet, kept in "
+                "extra_columns: %s",
+                self.name,
+                self.function,
+                ", ".join(new),
+            )
+        tenant_id = self.connection.tenant_id
+        for line in reader:
+            if not line:
+                continue
+            record: dict[str, t.Any] = {}
+            extra: dict[str, str] = {}
+            for name, value in zip(header, line, strict=False):
+                known = self.columns.get(name)
+                if known:
+                    record[known[0]] = convert(known[1], value)
+                else:
+                    extra[snake(name)] = value
+            record["report_date"] = report_date or record.get("report_refresh_date")
+            if self.name_fields:
+                if concealed is None:
+                    hashed = any(HASHED.fullmatch(record.get(f) or "") for f in self.name_fields)
+                    if hashed:
+                        self.warn_concealed(from_setting=False)
+                    record["names_concealed"] = hashed
+                else:
+                    record["names_concealed"] = concealed
+            record["extra_columns"] = extra or None
+            record["tenant_id"] = tenant_id
+            yield record
+
+    def graph_records(self, context: Context | None) -> Iterable[dict]:
+        """Every requested date (or the one snapshot), paced under the report limit."""
+        concealed = self.concealed_setting(context) if self.name_fields else False
+        if concealed:
+            self.warn_concealed(from_setting=True)
+        pending = list(self.report_requests(context))
+        for i, (report_date, url) in enumerate(pending):
+            if not self.may_call():
+                left = [d for d, _ in pending[i:] if d]
+                self.logger.warning(
+                    "Stream '%s': reached %d calls in 10 minutes for %s (Graph's report limit); "
+                    "%d date(s) from %s are left for the next run.",
+                    self.name,
+                    len(self._calls),
+                    self.function,
+                    len(left),
+                    left[0] if left else "-",
+                )
+                return
+            yield from self.parse_csv(self.fetch_csv(url, context), report_date, concealed)
+
+
+# -- the reports (headers: graph.md section 3) ------------------------------------------------------
+
+
+def _h(text: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in text.split(","))
+
+
+M365_APPS = ("Outlook", "Word", "Excel", "PowerPoint", "OneNote", "Teams")
+PLATFORMS = ("Windows", "Mac", "Mobile", "Web")
+
+
+class Office365ActiveUserDetailStream(UsageReportStream):
+    """``getOffice365ActiveUserDetail`` (period or date)."""
+
+    name = "usage_office365_active_user_detail"
+    function = "getOffice365ActiveUserDetail"
+    name_fields = ("user_principal_name", "display_name")
+    headers = _h(
+        "Report Refresh Date, User Principal Name, Display Name, Is Deleted, Deleted Date, "
+        "Has Exchange License, Has OneDrive License, Has SharePoint License, "
+        "Has Skype For Business License, Has Yammer License, Has Teams License, "
+        "Exchange Last Activity Date, OneDrive Last Activity Date, SharePoint Last Activity Date, "
+        "Skype For Business Last Activity Date, Yammer Last Activity Date, Teams Last Activity Date, "
+        "Exchange License Assign Date, OneDrive License Assign Date, SharePoint License Assign Date, "
+        "Skype For Business License Assign Date, Yammer License Assign Date, Teams License Assign Date, "
+        "Assigned Products"
+    )
+
+
+class M365AppUserDetailStream(UsageReportStream):
+    """``getM365AppUserDetail`` (period or date); app/platform columns are Yes/No booleans."""
+
+    name = "usage_m365_app_user_detail"
+    function = "getM365AppUserDetail"
+    headers = (
+        "Report Refresh Date",
+        "User Principal Name",
+        "Last Activation Date",
+        "Last Activity Date",
+        "Report Period",
+        *PLATFORMS,
+        *M365_APPS,
+        *(f"{app} ({p})" for p in PLATFORMS for app in M365_APPS),
+    )
+    kinds = {h: "bool" for h in headers[5:]}
+
+
+class EmailActivityUserDetailStream(UsageReportStream):
+    """``getEmailActivityUserDetail`` (period or date)."""
+
+    name = "usage_email_activity_user_detail"
+    function = "getEmailActivityUserDetail"
+    name_fields = ("user_principal_name", "display_name")
+    headers = _h(
+        "Report Refresh Date, User Principal Name, Display Name, Is Deleted, Deleted Date, "
+        "Last Activity Date, Send Count, Receive Count, Read Count, Meeting Created Count, "
+        "Meeting Interacted Count, Assigned Products, Report Period"
+    )
+
+
+class MailboxUsageDetailStream(UsageReportStream):
+    """``getMailboxUsageDetail``: period only, a snapshot keyed by its Report Refresh Date."""
+
+    name = "usage_mailbox_usage_detail"
+    function = "getMailboxUsageDetail"
+    takes_date = False
+    name_fields = ("user_principal_name", "display_name")
+    headers = _h(
+        "Report Refresh Date, User Principal Name, Display Name, Is Deleted, Deleted Date, "
+        "Created Date, Last Activity Date, Item Count, Storage Used (Byte), Issue Warning Quota (Byte), "
+        "Prohibit Send Quota (Byte), Prohibit Send/Receive Quota (Byte), Deleted Item Count, "
+        "Deleted Item Size (Byte), Deleted Item Quota (Byte), Has Archive, Report Period"
+    )
+
+
+class OneDriveUsageAccountDetailStream(UsageReportStream):
+    """``getOneDriveUsageAccountDetail`` (period or date), one row per OneDrive."""
+
+    name = "usage_onedrive_usage_account_detail"
+    function = "getOneDriveUsageAccountDetail"
+    key_fields = ("site_url",)
+    name_fields = ("owner_principal_name", "owner_display_name")
+    headers = _h(
+        "Report Refresh Date, Site URL, Owner Display Name, Is Deleted, Last Activity Date, File Count, "
+        "Active File Count, Storage Used (Byte), Storage Allocated (Byte), Owner Principal Name, "
+        "Report Period"
+    )
+
+
+class SharePointSiteUsageDetailStream(UsageReportStream):
+    """``getSharePointSiteUsageDetail`` (period or date), one row per site."""
+
+    name = "usage_sharepoint_site_usage_detail"
+    function = "getSharePointSiteUsageDetail"
+    key_fields = ("site_id",)
+    name_fields = ("owner_principal_name", "owner_display_name")
+    headers = _h(
+        "Report Refresh Date, Site Id, Site URL, Owner Display Name, Is Deleted, Last Activity Date, "
+        "File Count, Active File Count, Page View Count, Visited Page Count, Storage Used (Byte), "
+        "Storage Allocated (Byte), Root Web Template, Owner Principal Name, Report Period"
+    )
+
+
+class TeamsUserActivityUserDetailStream(UsageReportStream):
+    """``getTeamsUserActivityUserDetail`` (period or date)."""
+
+    name = "usage_teams_user_activity_user_detail"
+    function = "getTeamsUserActivityUserDetail"
+    headers = _h(
+        "Report Refresh Date, Tenant Display Name, Shared Channel Tenant Display Names, User Id, "
+        "User Principal Name, Last Activity Date, Is Deleted, Deleted Date, Assigned Products, "
+        "Team Chat Message Count, Private Chat Message Count, Call Count, Meeting Count, Post Messages, "
+        "Reply Messages, Urgent Messages, Meetings Organized Count, Meetings Attended Count, "
+        "Ad Hoc Meetings Organized Count, Ad Hoc Meetings Attended Count, "
+        "Scheduled One-time Meetings Organized Count, Scheduled One-time Meetings Attended Count, "
+        "Scheduled Recurring Meetings Organized Count, Scheduled Recurring Meetings Attended Count, "
+        "Audio Duration, Video Duration, Screen Share Duration, Audio Duration In Seconds, "
+        "Video Duration In Seconds, Screen Share Duration In Seconds, Has Other Action, Is Licensed, "
+        "Report Period"
+    )
+
+
+class Office365ActivationsUserDetailStream(UsageReportStream):
+    """``getOffice365ActivationsUserDetail``: no parameter, a snapshot; one row per user and product."""
+
+    name = "usage_office365_activations_user_detail"
+    function = "getOffice365ActivationsUserDetail"
+    takes_date = False
+    takes_period = False
+    key_fields = ("user_principal_name", "product_type")
+    name_fields = ("user_principal_name", "display_name")
+    headers = _h(
+        "Report Refresh Date, User Principal Name, Display Name, Product Type, Last Activated Date, "
+        "Windows, Mac, Windows 10 Mobile, iOS, Android, Activated On Shared Computer"
+    )
+    kinds = {h: "int" for h in ("Windows", "Mac", "Windows 10 Mobile", "iOS", "Android")} | {
+        "Activated On Shared Computer": "bool"
+    }
+
+
+class Office365ActiveUserCountsStream(UsageReportStream):
+    """``getOffice365ServicesUserCounts`` (period only): active/inactive users per service, one row."""
+
+    name = "usage_office365_active_user_counts"
+    function = "getOffice365ServicesUserCounts"
+    takes_date = False
+    key_fields = ("report_period",)
+    name_fields = ()
+    headers = _h(
+        "Report Refresh Date, Exchange Active, Exchange Inactive, OneDrive Active, OneDrive Inactive, "
+        "SharePoint Active, SharePoint Inactive, Skype For Business Active, Skype For Business Inactive, "
+        "Yammer Active, Yammer Inactive, Teams Active, Teams Inactive, Office 365 Active, "
+        "Office 365 Inactive, Report Period"
+    )
+
+
+REPORT_STREAMS = [
+    Office365ActiveUserDetailStream,
+    M365AppUserDetailStream,
+    EmailActivityUserDetailStream,
+    MailboxUsageDetailStream,
+    OneDriveUsageAccountDetailStream,
+    SharePointSiteUsageDetailStream,
+    TeamsUserActivityUserDetailStream,
+    Office365ActivationsUserDetailStream,
+    Office365ActiveUserCountsStream,
+]
