@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from . import auth, batch, directory, licensing, organization
+from . import apps, auth, batch, devices, directory, licensing, organization
 
-MODULES = [auth, directory, licensing, organization, batch]
+MODULES = [auth, directory, licensing, organization, devices, apps, batch]
 
 __all__ = ["MODULES"]
