@@ -118,7 +118,9 @@ class _SpRolesStream(GraphStream):
     name = "app_role_assignments"
     path = "/servicePrincipals"
     schema = th.PropertiesList(
-        th.Property("id", String), objects("appRoles", th.Property("id", String), th.Property("value", String)), th.Property("tenant_id", String)
+        th.Property("id", String),
+        objects("appRoles", th.Property("id", String), th.Property("value", String)),
+        th.Property("tenant_id", String),
     ).to_dict()
 
 
@@ -157,7 +159,9 @@ class AppRoleAssignmentsStream(GraphStream):
         th.Property("principalDisplayName", String),
         th.Property("resourceId", String),
         th.Property("resourceDisplayName", String),
-        th.Property("app_role_value", String, description="The permission's name (added by the tap)"),
+        th.Property(
+            "app_role_value", String, description="The permission's name (added by the tap)"
+        ),
     )
 
     def resources(self) -> list[tuple[str, dict]]:
@@ -177,7 +181,10 @@ class AppRoleAssignmentsStream(GraphStream):
         tenant_id = self.connection.tenant_id
         select = ",".join(self.select_fields)
         requests_ = (
-            (sp_id, f"/servicePrincipals/{sp_id}/appRoleAssignedTo?$select={select}&$top={self.page_size}")
+            (
+                sp_id,
+                f"/servicePrincipals/{sp_id}/appRoleAssignedTo?$select={select}&$top={self.page_size}",
+            )
             for sp_id in roles
         )
         for sp_id, page in self.batch_pages(requests_, context):
@@ -233,7 +240,10 @@ class DirectoryRoleMembersStream(GraphStream):
             lister = _RoleIdsStream(tap=self._tap)
             ids = [row["id"] for row in lister.request_records({"tenant_id": tenant_id})]
         requests_ = (
-            (rid, f"/directoryRoles/{rid}/members?$select=id,userPrincipalName,displayName&$top=999")
+            (
+                rid,
+                f"/directoryRoles/{rid}/members?$select=id,userPrincipalName,displayName&$top=999",
+            )
             for rid in ids
         )
         for role_id, page in self.batch_pages(requests_, context):
@@ -254,7 +264,9 @@ class _SkusStream(GraphStream):
     max_page_size = None
     primary_keys = ("skuId",)
     schema = th.PropertiesList(
-        th.Property("skuId", String), th.Property("skuPartNumber", String), th.Property("tenant_id", String)
+        th.Property("skuId", String),
+        th.Property("skuPartNumber", String),
+        th.Property("tenant_id", String),
     ).to_dict()
 
 
@@ -287,7 +299,10 @@ class UserLicensesStream(GraphStream):
     def graph_records(self, context: Context | None) -> Iterable[dict]:
         """Users' assigned licences, 999 users per page."""
         ctx = {"tenant_id": self.connection.tenant_id}
-        names = {s["skuId"]: s.get("skuPartNumber") for s in _SkusStream(tap=self._tap).request_records(ctx)}
+        names = {
+            s["skuId"]: s.get("skuPartNumber")
+            for s in _SkusStream(tap=self._tap).request_records(ctx)
+        }
         for user in _UserLicencesSource(tap=self._tap).request_records(ctx):
             for lic in user.get("assignedLicenses") or ():
                 yield {
@@ -335,4 +350,3 @@ class UserManagersStream(GraphStream):
                     "manager_userPrincipalName": manager.get("userPrincipalName"),
                     "tenant_id": user["tenant_id"],
                 }
-

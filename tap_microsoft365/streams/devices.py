@@ -38,7 +38,9 @@ class _IdsStream(GraphStream):
     """Only the ids of a collection: the parents of a per-parent stream when the parent did not run."""
 
     name = "_ids"
-    schema = th.PropertiesList(th.Property("id", String), th.Property("tenant_id", String)).to_dict()
+    schema = th.PropertiesList(
+        th.Property("id", String), th.Property("tenant_id", String)
+    ).to_dict()
 
 
 def parent_ids(
@@ -93,9 +95,13 @@ class DeviceOwnersStream(GraphStream):
     primary_keys = ("device_id", "owner_id")
     tap_fields = ("tenant_id", "device_id", "owner_id", "owner_type")
     schema = props(
-        th.Property("device_id", String, required=True, description="The device (added by the tap)"),
+        th.Property(
+            "device_id", String, required=True, description="The device (added by the tap)"
+        ),
         th.Property("owner_id", String, required=True, description="The owner's object id"),
-        th.Property("owner_type", String, description="user or servicePrincipal (from @odata.type)"),
+        th.Property(
+            "owner_type", String, description="user or servicePrincipal (from @odata.type)"
+        ),
         th.Property("userPrincipalName", String),
         th.Property("displayName", String),
     )
@@ -104,7 +110,10 @@ class DeviceOwnersStream(GraphStream):
         """Owners of every device."""
         tenant_id = self.connection.tenant_id
         requests_ = (
-            (did, f"/devices/{did}/registeredOwners?$select=id,userPrincipalName,displayName&$top=999")
+            (
+                did,
+                f"/devices/{did}/registeredOwners?$select=id,userPrincipalName,displayName&$top=999",
+            )
             for did in parent_ids(self, "devices", "/devices")
         )
         for device_id, page in self.batch_pages(requests_, context):
@@ -131,9 +140,10 @@ class IntuneStream(GraphStream):
         if status == 400 and INTUNE_UNLICENSED in message.lower():
             need = requirement_for(self.name)
             return LicenseMissingError(
-                f"the tenant lacks the licence stream '{self.name}' needs ({need.licence}): Graph "
-                f"answered 400 {code} 'Request not applicable to target tenant' for {method} {path} "
-                f"({ids}). Fix: license the tenant for Intune or deselect the stream."
+                f"the tenant lacks the licence stream '{self.name}' needs ({need.licence}; the app "
+                f"also needs {need.permissions[0]}): Graph answered 400 {code} 'Request not "
+                f"applicable to target tenant' for {method} {path} ({ids}). Fix: license the tenant "
+                "for Intune or deselect the stream."
             )
         return super().error_from_parts(status, code, message, ids, method, path)
 
@@ -225,4 +235,8 @@ class DetectedAppDevicesStream(IntuneStream):
         )
         for app_id, page in self.batch_pages(requests_, context):
             for device in page.get("value", ()):
-                yield {"detected_app_id": app_id, "managed_device_id": device["id"], "tenant_id": tenant_id}
+                yield {
+                    "detected_app_id": app_id,
+                    "managed_device_id": device["id"],
+                    "tenant_id": tenant_id,
+                }

@@ -45,7 +45,12 @@ ROLES = [
     ("3a2c62db-5318-420d-8d74-23affee5d9d5", "Intune Administrator"),
 ]
 THIRD_PARTY = ["Zoom", "Slack", "DocuSign", "Salesforce", "Atlassian Cloud", "Adobe Sign"]
-DELEGATED_SCOPES = ["openid profile User.Read", "User.Read Mail.Read", "Files.Read offline_access", "Calendars.Read"]
+DELEGATED_SCOPES = [
+    "openid profile User.Read",
+    "User.Read Mail.Read",
+    "Files.Read offline_access",
+    "Calendars.Read",
+]
 
 
 def _sp(tenant: Tenant, rng: Any, name: str, app_id: str, owner: str, **extra: Any) -> dict:
@@ -161,11 +166,15 @@ def build(tenant: Tenant) -> None:
             ],
         }
         tenant.applications.append(app)
-        sp = _sp(tenant, rng, name, app_id, tenant.tenant_id, createdDateTime=app["createdDateTime"])
+        sp = _sp(
+            tenant, rng, name, app_id, tenant.tenant_id, createdDateTime=app["createdDateTime"]
+        )
         _add_sp(tenant, sp)
         assigned[sp["id"]] = []
         for rid, _ in roles:
-            assigned[graph["id"]].append(_assignment(tenant, rng, sp, "ServicePrincipal", graph, rid))
+            assigned[graph["id"]].append(
+                _assignment(tenant, rng, sp, "ServicePrincipal", graph, rid)
+            )
         for user in rng.sample(members, min(len(members), rng.randint(0, 3))):
             assigned[sp["id"]].append(
                 _assignment(tenant, rng, user, "User", sp, "00000000-0000-0000-0000-000000000000")
@@ -180,7 +189,9 @@ def build(tenant: Tenant) -> None:
         if rng.random() < 0.6:
             tenant.oauth2_grants.append(_grant(rng, sp, graph, "AllPrincipals", None))
     for user in rng.sample(members, min(len(members), tenant.user_count // 20 + 3)):
-        tenant.oauth2_grants.append(_grant(rng, rng.choice(clients), graph, "Principal", user["id"]))
+        tenant.oauth2_grants.append(
+            _grant(rng, rng.choice(clients), graph, "Principal", user["id"])
+        )
     _roles(tenant, rng, members, clients)
     tenant.managers = {}  # type: ignore[attr-defined]
     for i, user in enumerate(members[1:], start=1):

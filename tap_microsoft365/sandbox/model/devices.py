@@ -89,7 +89,9 @@ def _managed(tenant: Tenant, rng: Any, device: dict, owners: list[dict]) -> dict
     owner = owners[0] if owners else None
     os_name = device["operatingSystem"]
     total = rng.choice([128, 256, 512]) * 1_000_000_000
-    state = rng.choices(["compliant", "noncompliant", "inGracePeriod", "unknown"], [80, 12, 3, 5])[0]
+    state = rng.choices(["compliant", "noncompliant", "inGracePeriod", "unknown"], [80, 12, 3, 5])[
+        0
+    ]
     return {
         "id": new_guid(rng),
         "deviceName": device["displayName"],
@@ -103,7 +105,9 @@ def _managed(tenant: Tenant, rng: Any, device: dict, owners: list[dict]) -> dict
         "osVersion": device["operatingSystemVersion"],
         "complianceState": state,
         "managementAgent": "mdm",
-        "managedDeviceOwnerType": "company" if device["deviceOwnership"] == "Company" else "personal",
+        "managedDeviceOwnerType": "company"
+        if device["deviceOwnership"] == "Company"
+        else "personal",
         "deviceEnrollmentType": "windowsAzureADJoin" if os_name == "Windows" else "userEnrollment",
         "deviceRegistrationState": "registered",
         "enrolledDateTime": device["registrationDateTime"],

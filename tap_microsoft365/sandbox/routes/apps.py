@@ -33,9 +33,25 @@ from .odata import (
 if TYPE_CHECKING:
     from ..server import Server
 
-APP_READ = ("Application.Read.All", "Application.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All")
-GRANT_READ = ("DelegatedPermissionGrant.Read.All", "DelegatedPermissionGrant.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All")
-ROLE_READ = ("RoleManagement.Read.Directory", "RoleManagement.Read.All", "Directory.Read.All", "RoleManagement.ReadWrite.Directory", "Directory.ReadWrite.All")
+APP_READ = (
+    "Application.Read.All",
+    "Application.ReadWrite.All",
+    "Directory.Read.All",
+    "Directory.ReadWrite.All",
+)
+GRANT_READ = (
+    "DelegatedPermissionGrant.Read.All",
+    "DelegatedPermissionGrant.ReadWrite.All",
+    "Directory.Read.All",
+    "Directory.ReadWrite.All",
+)
+ROLE_READ = (
+    "RoleManagement.Read.Directory",
+    "RoleManagement.Read.All",
+    "Directory.Read.All",
+    "RoleManagement.ReadWrite.Directory",
+    "Directory.ReadWrite.All",
+)
 PAGED = ("$select", "$top", "$filter", "$count", "$orderby", "$search", "$skiptoken")
 _EXPAND = re.compile(r"^manager(?:\(\$select=(?P<select>[A-Za-z0-9_,]+)\))?$", re.IGNORECASE)
 
@@ -47,7 +63,9 @@ def _typed(server: Server, name: str, items: list[dict]) -> EntityType:
 def list_applications(server: Server, req: Request, m: re.Match[str]) -> Response:
     """GET /applications."""
     apps = server.tenant.applications  # type: ignore[attr-defined]
-    return collection(server, req, apps, _typed(server, "application", apps), fragment="applications")
+    return collection(
+        server, req, apps, _typed(server, "application", apps), fragment="applications"
+    )
 
 
 def list_service_principals(server: Server, req: Request, m: re.Match[str]) -> Response:
@@ -66,7 +84,9 @@ def list_assigned_to(server: Server, req: Request, m: re.Match[str]) -> Response
     if items is None:
         raise not_found(key)
     sample = next((v[0] for v in assigned.values() if v), {"id": None})
-    etype = entity_type(server, "appRoleAssignment", lambda: EntityType("appRoleAssignment", tuple(sample)))
+    etype = entity_type(
+        server, "appRoleAssignment", lambda: EntityType("appRoleAssignment", tuple(sample))
+    )
     return collection(
         server,
         req,
@@ -121,16 +141,26 @@ def users_with_manager(server: Server, req: Request) -> Response:
     raw = req.query.get("$expand", "")
     match = _EXPAND.match(raw.strip())
     if match is None:
-        raise bad_request(f"Parsing OData Select and Expand failed: Could not find a property named '{raw}' on type 'microsoft.graph.user'.")
+        raise bad_request(
+            f"Parsing OData Select and Expand failed: Could not find a property named '{raw}' on type 'microsoft.graph.user'."
+        )
     if is_advanced(req):
-        raise GraphError(400, "Request_UnsupportedQuery", "Expand is not supported with advanced queries.")
+        raise GraphError(
+            400, "Request_UnsupportedQuery", "Expand is not supported with advanced queries."
+        )
     etype = user_type(server)
     fields = select_fields(req, [etype])
-    manager_fields = tuple(f.strip() for f in match.group("select").split(",")) if match.group("select") else None
+    manager_fields = (
+        tuple(f.strip() for f in match.group("select").split(","))
+        if match.group("select")
+        else None
+    )
     if manager_fields:
         unknown = [f for f in manager_fields if not etype.has(f)]
         if unknown:
-            raise bad_request(f"Could not find a property named '{unknown[0]}' on type 'microsoft.graph.user'.")
+            raise bad_request(
+                f"Could not find a property named '{unknown[0]}' on type 'microsoft.graph.user'."
+            )
         manager_fields = tuple(etype.by_lower[f.lower()] for f in manager_fields)
     project = projector(etype, fields)
     project_manager = projector(etype, manager_fields)
@@ -141,7 +171,11 @@ def users_with_manager(server: Server, req: Request) -> Response:
         out = project(user)
         manager_id = managers.get(user["id"])
         if manager_id is not None:
-            out["manager"] = {"@odata.type": "#microsoft.graph.user", "id": manager_id, **project_manager(users[manager_id][1])}
+            out["manager"] = {
+                "@odata.type": "#microsoft.graph.user",
+                "id": manager_id,
+                **project_manager(users[manager_id][1]),
+            }
         return out
 
     return collection(
@@ -169,5 +203,8 @@ def register(table: RouteTable) -> None:
     table.add("GET", r"/v1\.0/oauth2PermissionGrants", list_grants, permissions=GRANT_READ, cost=2)
     table.add("GET", r"/v1\.0/directoryRoles", list_roles, permissions=ROLE_READ)
     table.add(
-        "GET", r"/v1\.0/directoryRoles/(?P<key>[^/]+)/members", list_role_members, permissions=ROLE_READ
+        "GET",
+        r"/v1\.0/directoryRoles/(?P<key>[^/]+)/members",
+        list_role_members,
+        permissions=ROLE_READ,
     )

@@ -23,8 +23,16 @@ from .odata import EntityType, collection, entity_type, projector, select_fields
 if TYPE_CHECKING:
     from ..server import Server
 
-DEVICE_READ = ("Device.Read.All", "Device.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All")
-INTUNE_READ = ("DeviceManagementManagedDevices.Read.All", "DeviceManagementManagedDevices.ReadWrite.All")
+DEVICE_READ = (
+    "Device.Read.All",
+    "Device.ReadWrite.All",
+    "Directory.Read.All",
+    "Directory.ReadWrite.All",
+)
+INTUNE_READ = (
+    "DeviceManagementManagedDevices.Read.All",
+    "DeviceManagementManagedDevices.ReadWrite.All",
+)
 INTUNE_PAGE = 1000
 INTUNE_OPTIONS = ("$select", "$top", "$filter", "$orderby", "$skiptoken")
 
@@ -71,7 +79,9 @@ def directory_objects(server: Server, req: Request, refs: list[dict], fragment: 
 
 def device_type(server: Server) -> EntityType:
     """The device type as served."""
-    return entity_type(server, "device", lambda: EntityType("device", tuple(server.tenant.devices[0])))
+    return entity_type(
+        server, "device", lambda: EntityType("device", tuple(server.tenant.devices[0]))
+    )
 
 
 def list_devices(server: Server, req: Request, m: re.Match[str]) -> Response:
@@ -95,7 +105,9 @@ def _intune(server: Server) -> None:
 
 def _managed_type(server: Server) -> EntityType:
     managed = server.tenant.managed_devices  # type: ignore[attr-defined]
-    return entity_type(server, "managedDevice", lambda: EntityType("managedDevice", tuple(managed[0])))
+    return entity_type(
+        server, "managedDevice", lambda: EntityType("managedDevice", tuple(managed[0]))
+    )
 
 
 def list_managed(server: Server, req: Request, m: re.Match[str]) -> Response:
@@ -160,7 +172,10 @@ def register(table: RouteTable) -> None:
     """Device and Intune routes."""
     table.add("GET", r"/v1\.0/devices", list_devices, permissions=DEVICE_READ)
     table.add(
-        "GET", r"/v1\.0/devices/(?P<key>[^/]+)/registeredOwners", list_owners, permissions=DEVICE_READ
+        "GET",
+        r"/v1\.0/devices/(?P<key>[^/]+)/registeredOwners",
+        list_owners,
+        permissions=DEVICE_READ,
     )
     table.add(
         "GET", r"/v1\.0/deviceManagement/managedDevices", list_managed, permissions=INTUNE_READ
