@@ -38,7 +38,9 @@ REQUIREMENTS: dict[str, Requirement] = {
     "user_managers": Requirement(("User.Read.All", "Directory.Read.All")),
     "devices": Requirement(("Device.Read.All", "Directory.Read.All")),
     "device_owners": Requirement(("Device.Read.All", "Directory.Read.All")),
-    "managed_devices": Requirement(("DeviceManagementManagedDevices.Read.All",), "Microsoft Intune"),
+    "managed_devices": Requirement(
+        ("DeviceManagementManagedDevices.Read.All",), "Microsoft Intune"
+    ),
     "detected_apps": Requirement(("DeviceManagementManagedDevices.Read.All",), "Microsoft Intune"),
     "detected_app_devices": Requirement(
         ("DeviceManagementManagedDevices.Read.All",), "Microsoft Intune"
@@ -50,9 +52,7 @@ REQUIREMENTS: dict[str, Requirement] = {
     ),
     "app_role_assignments": Requirement(("Application.Read.All", "Directory.Read.All")),
     "directory_roles": Requirement(("RoleManagement.Read.Directory", "Directory.Read.All")),
-    "directory_role_members": Requirement(
-        ("RoleManagement.Read.Directory", "Directory.Read.All")
-    ),
+    "directory_role_members": Requirement(("RoleManagement.Read.Directory", "Directory.Read.All")),
 }
 
 

@@ -225,7 +225,13 @@ class DetectedAppDevicesStream(IntuneStream):
     )
 
     def graph_records(self, context: Context | None) -> Iterable[dict]:
-        """Managed devices of every detected app."""
+        """Managed devices of every detected app; nothing when no property is selected.
+
+        singer-sdk's dry run forces unselected streams on after their (empty) mapped schema was built:
+        the per-app requests are spent only when the catalog selected the stream.
+        """
+        if not self.selected or not self.stream_maps[-1].transformed_schema.get("properties"):
+            return
         tenant_id = self.connection.tenant_id
         requests_ = (
             (aid, f"/deviceManagement/detectedApps/{aid}/managedDevices?$select=id")
