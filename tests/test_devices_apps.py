@@ -350,6 +350,16 @@ def test_discovery_lists_every_stream_and_app_devices_is_opt_in(sandbox):
 
 
 def test_sandbox_directory_roles_reject_odata_parameters(sb):
+    session = _token_session(sb)
+    ok = session.get(f"{sb.base_url}/v1.0/directoryRoles", timeout=10)
+    assert ok.status_code == 200
+    assert "@odata.nextLink" not in ok.json()
+    bad = session.get(f"{sb.base_url}/v1.0/directoryRoles?$top=5", timeout=10)
+    assert bad.status_code == 400
+    assert bad.json()["error"]["code"] == "Request_BadRequest"
+
+
+def _token_session(sb):
     import requests
 
     session = requests.Session()
@@ -364,10 +374,37 @@ def test_sandbox_directory_roles_reject_odata_parameters(sb):
         },
         timeout=10,
     ).json()
-    headers = {"Authorization": f"Bearer {auth['access_token']}"}
-    ok = session.get(f"{sb.base_url}/v1.0/directoryRoles", headers=headers, timeout=10)
-    assert ok.status_code == 200
-    assert "@odata.nextLink" not in ok.json()
-    bad = session.get(f"{sb.base_url}/v1.0/directoryRoles?$top=5", headers=headers, timeout=10)
-    assert bad.status_code == 400
-    assert bad.json()["error"]["code"] == "Request_BadRequest"
+    session.headers["Authorization"] = f"Bearer {auth['access_token']}"
+    return session
+
+
+def test_sandbox_users_expand_manager_rules(sb):
+    session = _token_session(sb)
+    url = (
+        f"{sb.base_url}/v1.0/users?$select=id&$top=5&$expand=manager($select=id,userPrincipalName)"
+    )
+    page = session.get(url, timeout=10).json()
+    assert len(page["value"]) == 5
+    assert "@odata.nextLink" in page
+    with_manager = [u for u in page["value"] if "manager" in u]
+    for user in with_manager:
+        assert set(user["manager"]) == {"@odata.type", "id", "userPrincipalName"}
+        assert user["manager"]["id"] == sb.tenant.managers[user["id"]]
+    # $expand is not supported in advanced queries (graph.md 5)
+    advanced = session.get(
+        f"{url}&$count=true", headers={"ConsistencyLevel": "eventual"}, timeout=10
+    )
+    assert advanced.status_code == 400
+    unknown = session.get(f"{sb.base_url}/v1.0/users?$expand=nosuch", timeout=10)
+    assert unknown.status_code == 400
+
+
+def test_sandbox_intune_pages_are_server_sized(sb):
+    session = _token_session(sb)
+    page = session.get(f"{sb.base_url}/v1.0/deviceManagement/managedDevices", timeout=10).json()
+    assert len(page["value"]) == len(sb.tenant.managed_devices)  # < 1000: one page
+    small = session.get(
+        f"{sb.base_url}/v1.0/deviceManagement/managedDevices?$top=5", timeout=10
+    ).json()
+    assert len(small["value"]) == 5
+    assert "$skiptoken" in small["@odata.nextLink"]

@@ -1,7 +1,9 @@
 """Apps and consents, admin roles, licences per user and the reporting line.
 
 Requests (graph.md 1, 5): ``/applications`` and ``/servicePrincipals`` at 999 per page;
-``/oauth2PermissionGrants`` (page size UNVERIFIED in graph.md 1: 999 asked); app role assignments of 20
+``/oauth2PermissionGrants`` (page size UNVERIFIED in graph.md 1: 999 asked; ``$select``, ``$filter`` and
+``$top`` on this list are used by community wrappers of the v1.0 API, e.g. CloudKatanaAbilities
+``Get-CKOauth2PermissionGrants`` on the PowerShell Gallery); app role assignments of 20
 resource service principals per ``$batch`` (``/servicePrincipals/{id}/appRoleAssignedTo``), the role's name
 resolved from the resource's ``appRoles`` already read by ``service_principals`` (or one ``$select=id,appRoles``
 listing); ``/directoryRoles`` takes no OData parameter and never pages (graph.md 1, 9.8), its members 20
@@ -149,6 +151,7 @@ class AppRoleAssignmentsStream(GraphStream):
 
     name = "app_role_assignments"
     path = "/servicePrincipals/{resource_id}/appRoleAssignedTo"
+    primary_keys = ("resourceId", "id")
     tap_fields = ("tenant_id", "app_role_value")
     schema = props(
         th.Property("id", String, required=True),
