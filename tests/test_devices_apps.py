@@ -408,3 +408,19 @@ def test_sandbox_intune_pages_are_server_sized(sb):
     ).json()
     assert len(small["value"]) == 5
     assert "$skiptoken" in small["@odata.nextLink"]
+
+
+def test_user_licenses_reuse_the_users_read_in_this_run(sb):
+    result = run_sync(sb.tap_config(), ["users", "user_licenses"])
+    expected = sum(len(u["assignedLicenses"]) for u in sb.tenant.users)
+    assert len(result.records("user_licenses")) == expected
+    assert sb.count(path="/v1.0/users") == math.ceil(len(sb.tenant.users) / 999)
+    assert sb.count(path="/v1.0/subscribedSkus") == 1
+
+
+def test_parents_remember_nothing_when_their_child_is_not_selected(sb):
+    result = run_sync(sb.tap_config(), ["users", "devices"])
+    assert result.records("users")
+    assert result.records("devices")
+    assert "users" not in result.tap.remembered_rows
+    assert "devices" not in result.tap.remembered_rows

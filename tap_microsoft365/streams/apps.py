@@ -7,8 +7,8 @@ Requests (graph.md 1, 5): ``/applications`` and ``/servicePrincipals`` at 999 pe
 resource service principals per ``$batch`` (``/servicePrincipals/{id}/appRoleAssignedTo``), the role's name
 resolved from the resource's ``appRoles`` already read by ``service_principals`` (or one ``$select=id,appRoles``
 listing); ``/directoryRoles`` takes no OData parameter and never pages (graph.md 1, 9.8), its members 20
-roles per ``$batch``; ``user_licenses`` from ``/users?$select=id,userPrincipalName,assignedLicenses`` (999
-per page) joined to one ``/subscribedSkus`` call; ``user_managers`` from
+roles per ``$batch``; ``user_licenses`` from the licences ``users`` read in this run (else
+``/users?$select=id,userPrincipalName,assignedLicenses``, 999 per page) joined to one ``/subscribedSkus`` call; ``user_managers`` from
 ``/users?$expand=manager($select=id,userPrincipalName)`` (999 per page): manager is single-valued, so the
 20-item ``$expand`` cap of collections does not apply (graph.md 5; graph.md 1 "user manager" row).
 """
@@ -22,6 +22,7 @@ from singer_sdk import typing as th
 from tap_microsoft365.client import GraphStream
 from tap_microsoft365.schema import Bool, DateTime, String, objects, props, strings
 from tap_microsoft365.streams.devices import member_type
+from tap_microsoft365.streams.directory import UsersStream
 from tap_microsoft365.streams.parents import RememberingStream, remembered
 
 if t.TYPE_CHECKING:
@@ -91,6 +92,8 @@ APP_ROLE = (
 
 class ServicePrincipalsStream(RememberingStream):
     """``GET /servicePrincipals``: enterprise apps; ``appOwnerOrganizationId`` tells third-party apps."""
+
+    remembered_for = ("app_role_assignments",)
 
     name = "service_principals"
     path = "/servicePrincipals"
@@ -203,6 +206,8 @@ class AppRoleAssignmentsStream(GraphStream):
 class DirectoryRolesStream(RememberingStream):
     """``GET /directoryRoles``: activated roles; no OData parameters at all, one response."""
 
+    remembered_for = ("directory_role_members",)
+
     name = "directory_roles"
     path = "/directoryRoles"
     max_page_size = None
@@ -274,8 +279,12 @@ class _SkusStream(GraphStream):
 
 
 class _UserLicencesSource(GraphStream):
+    """Users' licences when ``users`` did not run; the same ``user_domains`` filter as ``users``."""
+
     name = "user_licenses"
     path = "/users"
+    advanced_query = UsersStream.advanced_query
+    query_params = UsersStream.query_params
     schema = th.PropertiesList(
         th.Property("id", String),
         th.Property("userPrincipalName", String),
@@ -306,11 +315,17 @@ class UserLicensesStream(GraphStream):
             s["skuId"]: s.get("skuPartNumber")
             for s in _SkusStream(tap=self._tap).request_records(ctx)
         }
-        for user in _UserLicencesSource(tap=self._tap).request_records(ctx):
-            for lic in user.get("assignedLicenses") or ():
+        users = remembered(self._tap, "users")
+        if users is None:
+            users = (
+                (u["id"], u.get("userPrincipalName"), u.get("assignedLicenses"))
+                for u in _UserLicencesSource(tap=self._tap).request_records(ctx)
+            )
+        for user_id, upn, licences in users:
+            for lic in licences or ():
                 yield {
-                    "user_id": user["id"],
-                    "userPrincipalName": user.get("userPrincipalName"),
+                    "user_id": user_id,
+                    "userPrincipalName": upn,
                     "skuId": lic.get("skuId"),
                     "skuPartNumber": names.get(lic.get("skuId")),
                     "disabledPlans": lic.get("disabledPlans") or [],

@@ -61,6 +61,8 @@ def parent_ids(
 class DevicesStream(RememberingStream):
     """``GET /devices``: Entra ID registered and joined devices, 999 per page."""
 
+    remembered_for = ("device_owners",)
+
     name = "devices"
     path = "/devices"
     schema = props(
@@ -194,6 +196,8 @@ class ManagedDevicesStream(IntuneStream):
 
 class DetectedAppsStream(IntuneStream, RememberingStream):
     """``GET /deviceManagement/detectedApps``: software Intune found, with ``deviceCount``."""
+
+    remembered_for = ("detected_app_devices",)
 
     name = "detected_apps"
     path = "/deviceManagement/detectedApps"

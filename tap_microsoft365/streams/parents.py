@@ -32,7 +32,14 @@ def remembered(tap: t.Any, stream_name: str) -> list | None:
 
 
 class RememberingStream(GraphStream):
-    """A parent stream that remembers ``remember(row)`` of each record it emits."""
+    """A parent stream that remembers ``remember(row)`` of each record it emits.
+
+    Only while one of ``remembered_for`` (the child streams) is selected, so an unselected child
+    costs no memory.
+    """
+
+    #: The streams that read what this stream remembers.
+    remembered_for: t.ClassVar[tuple[str, ...]] = ()
 
     def remember(self, row: dict) -> t.Any:
         """The value kept per record (the id by default)."""
@@ -40,12 +47,19 @@ class RememberingStream(GraphStream):
 
     def post_process(self, row: dict, context: Context | None = None) -> dict:
         """Keep the row's value for the child streams."""
-        _store(self._tap)[self.name][1].append(self.remember(row))
+        entry = _store(self._tap).get(self.name)
+        if entry is not None:
+            entry[1].append(self.remember(row))
         return row
 
     def graph_records(self, context: Context | None) -> Iterable[dict]:
         """Records; the kept list counts as complete only when every page was read."""
-        entry = [False, []]
-        _store(self._tap)[self.name] = entry
+        store = _store(self._tap)
+        store.pop(self.name, None)
+        streams = self._tap.streams
+        if not any(streams[n].selected for n in self.remembered_for if n in streams):
+            yield from super().graph_records(context)
+            return
+        entry = store[self.name] = [False, []]
         yield from super().graph_records(context)
         entry[0] = True
