@@ -424,3 +424,21 @@ def test_parents_remember_nothing_when_their_child_is_not_selected(sb):
     assert result.records("devices")
     assert "users" not in result.tap.remembered_rows
     assert "devices" not in result.tap.remembered_rows
+
+
+def test_intune_follows_server_sized_pages_of_1000(sandbox):
+    with Sandbox(users=14000, seed=5) as big:
+        os.environ["REQUESTS_CA_BUNDLE"] = big.ca_bundle
+        try:
+            result = run_sync(big.tap_config(), ["managed_devices"])
+        finally:
+            os.environ["REQUESTS_CA_BUNDLE"] = sandbox.ca_bundle
+        managed = big.tenant.managed_devices
+        assert len(managed) > 1000
+        assert sorted(r["id"] for r in result.records("managed_devices")) == sorted(
+            m["id"] for m in managed
+        )
+        pages = [r for r in big.requests if r.path == "/v1.0/deviceManagement/managedDevices"]
+        assert len(pages) == math.ceil(len(managed) / 1000)
+        assert "$top" not in pages[0].query
+        assert "$skiptoken" in pages[1].query
