@@ -33,6 +33,26 @@ REQUIREMENTS: dict[str, Requirement] = {
     ),
     "organization": Requirement(("Organization.Read.All", "Directory.Read.All")),
     "domains": Requirement(("Domain.Read.All", "Directory.Read.All")),
+    # issue 3 (graph.md section 1 permission column)
+    "user_licenses": Requirement(("User.Read.All", "Directory.Read.All")),
+    "user_managers": Requirement(("User.Read.All", "Directory.Read.All")),
+    "devices": Requirement(("Device.Read.All", "Directory.Read.All")),
+    "device_owners": Requirement(("Device.Read.All", "Directory.Read.All")),
+    "managed_devices": Requirement(
+        ("DeviceManagementManagedDevices.Read.All",), "Microsoft Intune"
+    ),
+    "detected_apps": Requirement(("DeviceManagementManagedDevices.Read.All",), "Microsoft Intune"),
+    "detected_app_devices": Requirement(
+        ("DeviceManagementManagedDevices.Read.All",), "Microsoft Intune"
+    ),
+    "applications": Requirement(("Application.Read.All", "Directory.Read.All")),
+    "service_principals": Requirement(("Application.Read.All", "Directory.Read.All")),
+    "oauth2_permission_grants": Requirement(
+        ("DelegatedPermissionGrant.Read.All", "Directory.Read.All")
+    ),
+    "app_role_assignments": Requirement(("Application.Read.All", "Directory.Read.All")),
+    "directory_roles": Requirement(("RoleManagement.Read.Directory", "Directory.Read.All")),
+    "directory_role_members": Requirement(("RoleManagement.Read.Directory", "Directory.Read.All")),
     # Usage reports (graph.md section 3); /admin/reportSettings additionally uses ReportSettings.Read.All.
     **{
         name: Requirement(("Reports.Read.All",))

@@ -30,6 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--secret-expired", action="store_true")
     parser.add_argument("--consent-missing", action="store_true")
     parser.add_argument("--no-premium", dest="premium", action="store_false")
+    parser.add_argument("--no-intune", dest="intune", action="store_false")
     args = parser.parse_args(argv)
 
     sandbox = Sandbox(
@@ -42,6 +43,7 @@ def main(argv: list[str] | None = None) -> int:
         secret_expired=args.secret_expired,
         consent_missing=args.consent_missing,
         premium=args.premium,
+        intune=args.intune,
     ).start()
     sandbox.server.latency = args.latency_ms / 1000.0
     config_path = None

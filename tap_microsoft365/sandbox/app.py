@@ -39,6 +39,7 @@ class Sandbox:
         secret_expired: bool = False,
         consent_missing: bool = False,
         premium: bool = True,
+        intune: bool = True,
         port: int = 0,
         host: str = "127.0.0.1",
     ) -> None:
@@ -60,6 +61,7 @@ class Sandbox:
             "secret_expired": secret_expired,
             "consent_missing": consent_missing,
             "premium": premium,
+            "intune": intune,
         }
         self._workdir = workdir
         self._host, self._port = host, port
@@ -75,6 +77,7 @@ class Sandbox:
             secret_expired=secret_expired,
             consent_missing=consent_missing,
             premium=premium,
+            intune=intune,
         )
 
     # -- lifecycle ---------------------------------------------------------------------------------

@@ -390,6 +390,7 @@ class Server:
         secret_expired: bool = False,
         consent_missing: bool = False,
         premium: bool = True,
+        intune: bool = True,
         granted_permissions: set[str] | None = None,
     ) -> None:
         from . import routes
@@ -405,6 +406,8 @@ class Server:
         self.secret_expired = secret_expired
         self.consent_missing = consent_missing
         self.premium = premium
+        #: False: a tenant without an Intune licence (deviceManagement answers 400, routes/devices.py)
+        self.intune = intune
         self.granted_permissions: set[str] = (
             set(DEFAULT_PERMISSIONS) if granted_permissions is None else granted_permissions
         )

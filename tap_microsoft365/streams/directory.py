@@ -17,6 +17,7 @@ from tap_microsoft365.schema import (
     props,
     strings,
 )
+from tap_microsoft365.streams.parents import RememberingStream
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterable
@@ -24,12 +25,14 @@ if t.TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
 
 
-class UsersStream(GraphStream):
+class UsersStream(RememberingStream):
     """``GET /users``: 999 per page (graph.md section 1), every property the list returns.
 
     Properties only a single-user GET returns (aboutMe, skills, mailboxSettings ...) are left out: a
     ``$select`` of them on the list answers 501.
     """
+
+    remembered_for = ("user_licenses",)
 
     name = "users"
     path = "/users"
@@ -90,6 +93,10 @@ class UsersStream(GraphStream):
         th.Property("onPremisesDistinguishedName", String),
         th.Property("onPremisesSecurityIdentifier", String),
     )
+
+    def remember(self, row: dict) -> t.Any:
+        """Id, UPN and assigned licences: ``user_licenses`` needs no second listing (streams/apps.py)."""
+        return row["id"], row.get("userPrincipalName"), row.get("assignedLicenses") or []
 
     @property
     def advanced_query(self) -> bool:  # type: ignore[override]

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from . import auth, batch, directory, licensing, organization, reports
+from . import apps, auth, batch, devices, directory, licensing, organization, reports
 
-MODULES = [auth, directory, licensing, organization, reports, batch]
+MODULES = [auth, directory, licensing, organization, devices, apps, reports, batch]
 
 __all__ = ["MODULES"]

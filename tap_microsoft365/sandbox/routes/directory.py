@@ -139,6 +139,10 @@ def _sign_in_activity(server: Server, req: Request) -> None:
 
 def list_users(server: Server, req: Request, m: re.Match[str]) -> Response:
     """GET /users (graph.md 1: User.Read.All, 100/999, $skip unsupported)."""
+    if "$expand" in req.query:  # $expand=manager(...): routes/apps.py
+        from .apps import users_with_manager
+
+        return users_with_manager(server, req)
     etype = user_type(server)
     fields = select_fields(req, [etype])
     max_top = 999

@@ -1,0 +1,191 @@
+"""``/devices`` (+ ``registeredOwners``) and Intune's ``/deviceManagement`` (graph.md 1).
+
+- ``/devices``: ``Device.Read.All``; directory paging (100 default, ``$top`` up to 999, graph.md 1 lists
+  the maximum as UNVERIFIED; the sandbox takes the directory maximum).
+- ``/devices/{id}/registeredOwners``: directoryObjects with ``@odata.type``, directory paging.
+- ``/deviceManagement/managedDevices`` and ``/deviceManagement/detectedApps`` (+ ``/{id}/managedDevices``):
+  ``DeviceManagementManagedDevices.Read.All``; Intune sizes its pages itself: 1000 per page
+  (graph.md 1, [I:microsoftgraph/powershell-intune-samples#2]); follow the nextLink (``$skip`` paging is
+  broken, graph.md 1). A tenant without an Intune licence (``Sandbox(intune=False)``) answers 400
+  ``BadRequest`` "Request not applicable to target tenant." ([I:microsoftgraph/msgraph-beta-sdk-go#198],
+  an active Intune licence is required: graph.md 1).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from ..server import GraphError, Request, Response, RouteTable
+from .directory import TYPE_READ, member_types
+from .odata import EntityType, collection, entity_type, projector, select_fields
+
+if TYPE_CHECKING:
+    from ..server import Server
+
+DEVICE_READ = (
+    "Device.Read.All",
+    "Device.ReadWrite.All",
+    "Directory.Read.All",
+    "Directory.ReadWrite.All",
+)
+INTUNE_READ = (
+    "DeviceManagementManagedDevices.Read.All",
+    "DeviceManagementManagedDevices.ReadWrite.All",
+)
+INTUNE_PAGE = 1000
+INTUNE_OPTIONS = ("$select", "$top", "$filter", "$orderby", "$skiptoken")
+
+
+def not_found(key: str) -> GraphError:
+    """Graph's 404 for a missing parent."""
+    return GraphError(
+        404,
+        "Request_ResourceNotFound",
+        f"Resource '{key}' does not exist or one of its queried reference-property objects are not present.",
+    )
+
+
+def directory_objects(server: Server, req: Request, refs: list[dict], fragment: str) -> Response:
+    """A directoryObject collection (owners, role members) as ``/groups/{id}/members`` serves it."""
+    types = member_types(server)
+    fields = select_fields(req, list(types.values()))
+    perms = req.token.permissions if req.token is not None else frozenset()
+    per_type = {}
+    for kind, etype in types.items():
+        odata_type = f"#microsoft.graph.{kind}"
+        if not perms & TYPE_READ[kind]:
+            per_type[kind] = lambda obj, t=odata_type: {"@odata.type": t, "id": obj["id"]}
+            continue
+        own = tuple(f for f in fields if etype.has(f)) if fields is not None else None
+        project = projector(etype, own)
+        per_type[kind] = lambda obj, t=odata_type, p=project: {
+            "@odata.type": t,
+            "id": obj["id"],
+            **p(obj),
+        }
+    objects = server.tenant.objects
+    return collection(
+        server,
+        req,
+        refs,
+        types["user"],
+        fragment=fragment,
+        allowed=("$select", "$top", "$skiptoken", "$count"),
+        project=lambda ref: per_type[objects[ref["id"]][0]](objects[ref["id"]][1]),
+        fields=fields,
+    )
+
+
+def device_type(server: Server) -> EntityType:
+    """The device type as served."""
+    return entity_type(
+        server, "device", lambda: EntityType("device", tuple(server.tenant.devices[0]))
+    )
+
+
+def list_devices(server: Server, req: Request, m: re.Match[str]) -> Response:
+    """GET /devices."""
+    return collection(server, req, server.tenant.devices, device_type(server), fragment="devices")
+
+
+def list_owners(server: Server, req: Request, m: re.Match[str]) -> Response:
+    """GET /devices/{id}/registeredOwners."""
+    key = m.group("key")
+    owners = server.tenant.device_owners.get(key)  # type: ignore[attr-defined]
+    if owners is None:
+        raise not_found(key)
+    return directory_objects(server, req, owners, "directoryObjects")
+
+
+def _intune(server: Server) -> None:
+    if not getattr(server, "intune", True):
+        raise GraphError(400, "BadRequest", "Request not applicable to target tenant.")
+
+
+def _managed_type(server: Server) -> EntityType:
+    managed = server.tenant.managed_devices  # type: ignore[attr-defined]
+    return entity_type(
+        server, "managedDevice", lambda: EntityType("managedDevice", tuple(managed[0]))
+    )
+
+
+def list_managed(server: Server, req: Request, m: re.Match[str]) -> Response:
+    """GET /deviceManagement/managedDevices: 1000 per page, sized by the server."""
+    _intune(server)
+    return collection(
+        server,
+        req,
+        server.tenant.managed_devices,  # type: ignore[attr-defined]
+        _managed_type(server),
+        fragment="deviceManagement/managedDevices",
+        allowed=INTUNE_OPTIONS,
+        max_top=INTUNE_PAGE,
+        default_top=INTUNE_PAGE,
+    )
+
+
+def list_detected(server: Server, req: Request, m: re.Match[str]) -> Response:
+    """GET /deviceManagement/detectedApps."""
+    _intune(server)
+    apps = server.tenant.detected_apps  # type: ignore[attr-defined]
+    etype = entity_type(server, "detectedApp", lambda: EntityType("detectedApp", tuple(apps[0])))
+    return collection(
+        server,
+        req,
+        apps,
+        etype,
+        fragment="deviceManagement/detectedApps",
+        allowed=INTUNE_OPTIONS,
+        max_top=INTUNE_PAGE,
+        default_top=INTUNE_PAGE,
+    )
+
+
+def list_app_devices(server: Server, req: Request, m: re.Match[str]) -> Response:
+    """GET /deviceManagement/detectedApps/{id}/managedDevices."""
+    _intune(server)
+    key = m.group("key")
+    tenant = server.tenant
+    ids = tenant.detected_app_devices.get(key)  # type: ignore[attr-defined]
+    if ids is None:
+        raise GraphError(404, "ResourceNotFound", f"Resource not found: detectedApp '{key}'.")
+    index = server.cache.get("devices.managed")
+    if index is None:
+        index = server.cache["devices.managed"] = {
+            d["id"]: d
+            for d in tenant.managed_devices  # type: ignore[attr-defined]
+        }
+    return collection(
+        server,
+        req,
+        [index[i] for i in ids],
+        _managed_type(server),
+        fragment="deviceManagement/managedDevices",
+        allowed=INTUNE_OPTIONS,
+        max_top=INTUNE_PAGE,
+        default_top=INTUNE_PAGE,
+    )
+
+
+def register(table: RouteTable) -> None:
+    """Device and Intune routes."""
+    table.add("GET", r"/v1\.0/devices", list_devices, permissions=DEVICE_READ)
+    table.add(
+        "GET",
+        r"/v1\.0/devices/(?P<key>[^/]+)/registeredOwners",
+        list_owners,
+        permissions=DEVICE_READ,
+    )
+    table.add(
+        "GET", r"/v1\.0/deviceManagement/managedDevices", list_managed, permissions=INTUNE_READ
+    )
+    table.add(
+        "GET", r"/v1\.0/deviceManagement/detectedApps", list_detected, permissions=INTUNE_READ
+    )
+    table.add(
+        "GET",
+        r"/v1\.0/deviceManagement/detectedApps/(?P<key>[^/]+)/managedDevices",
+        list_app_devices,
+        permissions=INTUNE_READ,
+    )
