@@ -13,6 +13,7 @@ Each sync runs in its own process; the sandbox runs in another, so they do not s
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import math
 import os
@@ -84,12 +85,20 @@ def throughput(sb: SandboxProcess) -> list[tuple]:
 
     rows = []
     users_select = ",".join(p for p in UsersStream.schema["properties"] if p != "tenant_id")
-    for stream, what, select in [
-        ("users", "users", users_select),
-        ("group_members", "group_members", GroupMembersStream.member_select),
+    report_day = (dt.datetime.now(dt.timezone.utc).date() - dt.timedelta(days=2)).isoformat()
+    for stream, what, select, settings in [
+        ("users", "users", users_select, {}),
+        ("group_members", "group_members", GroupMembersStream.member_select, {}),
+        # the sandbox's latest refreshed report date is today - 2: one date of 100,000 rows each way
+        (
+            "usage_office365_active_user_detail",
+            "usage_report",
+            report_day,
+            {"start_date": f"{report_day}T00:00:00Z"},
+        ),
     ]:
         plain = sb.plain(what, select)
-        tap = sb.tap([stream] if stream != "group_members" else ["group_members"])
+        tap = sb.tap([stream], **settings)
         n_tap = tap["records"].get(stream, 0)
         tap_rate = n_tap / tap["seconds"]
         plain_rate = plain["records"] / plain["seconds"]
