@@ -33,6 +33,10 @@ REQUIREMENTS: dict[str, Requirement] = {
     ),
     "organization": Requirement(("Organization.Read.All", "Directory.Read.All")),
     "domains": Requirement(("Domain.Read.All", "Directory.Read.All")),
+    # activity logs (graph.md 1, 4): grant AuditLog.Read.All and Directory.Read.All
+    "sign_ins": Requirement(("AuditLog.Read.All",), "Microsoft Entra ID P1 or P2"),
+    "directory_audits": Requirement(("AuditLog.Read.All",)),
+    "provisioning_logs": Requirement(("AuditLog.Read.All",), "Microsoft Entra ID P1 or P2"),
 }
 
 

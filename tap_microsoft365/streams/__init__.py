@@ -1,5 +1,10 @@
 """Streams, grouped by Graph area."""
 
+from tap_microsoft365.streams.audit import (
+    DirectoryAuditsStream,
+    ProvisioningLogsStream,
+    SignInsStream,
+)
 from tap_microsoft365.streams.directory import GroupMembersStream, GroupsStream, UsersStream
 from tap_microsoft365.streams.licensing import SubscribedSkusStream
 from tap_microsoft365.streams.organization import DomainsStream, OrganizationStream
@@ -11,6 +16,9 @@ STREAM_TYPES = [
     SubscribedSkusStream,
     OrganizationStream,
     DomainsStream,
+    SignInsStream,
+    DirectoryAuditsStream,
+    ProvisioningLogsStream,
 ]
 
 __all__ = ["STREAM_TYPES"]

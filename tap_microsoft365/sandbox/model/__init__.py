@@ -6,10 +6,10 @@ Later issues add areas (devices, Intune, apps, roles, audit logs, reports) by ap
 
 from __future__ import annotations
 
-from . import directory, licensing, organization
+from . import audit, directory, licensing, organization
 from .tenant import Tenant
 
 #: Build order matters: organization makes the domains users live in; licensing assigns SKUs to users.
-AREAS = [organization, directory, licensing]
+AREAS = [organization, directory, licensing, audit]
 
 __all__ = ["AREAS", "Tenant"]

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from . import auth, batch, directory, licensing, organization
+from . import audit, auth, batch, directory, licensing, organization
 
-MODULES = [auth, directory, licensing, organization, batch]
+MODULES = [auth, directory, licensing, organization, audit, batch]
 
 __all__ = ["MODULES"]
