@@ -27,6 +27,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--secret-expired", action="store_true")
     parser.add_argument("--consent-missing", action="store_true")
     parser.add_argument("--no-premium", dest="premium", action="store_false")
+    parser.add_argument("--sign-ins-per-day", type=int, default=None)
+    parser.add_argument("--audits-per-day", type=int, default=None)
+    parser.add_argument(
+        "--no-audit-throttle", dest="audit_throttle", action="store_const", const=None,
+        default=(5, 10.0), help="turn off the 5-requests-per-10-s limit of the activity-log APIs",
+    )  # fmt: skip
     args = parser.parse_args(argv)
 
     sandbox = Sandbox(
@@ -39,6 +45,9 @@ def main(argv: list[str] | None = None) -> int:
         secret_expired=args.secret_expired,
         consent_missing=args.consent_missing,
         premium=args.premium,
+        sign_ins_per_day=args.sign_ins_per_day,
+        audits_per_day=args.audits_per_day,
+        audit_throttle=args.audit_throttle,
     ).start()
     config_path = None
     if args.write_config:

@@ -80,8 +80,6 @@ class AuditLogStream(GraphStream):
     supports_select = False  # these logs take no $select (graph.md 1)
     #: (lower, upper) filter operators the endpoint supports: ge/gt and le/lt.
     filter_ops: tuple[str, str] = ("ge", "le")
-    #: Whether the log exists only on P1/P2 tenants (then retention is always 30 days).
-    premium_only = True
     initial_window = timedelta(hours=1)
     min_window = timedelta(minutes=1)
     max_window = timedelta(days=7)
@@ -146,7 +144,16 @@ class AuditLogStream(GraphStream):
             configured = self.config.get("start_date")
             start = parse_time(configured) if configured else None
             what = f"start_date {configured}" if configured else "no start_date"
-        if start is None or start < floor:
+        if start is None:
+            self.logger.info(
+                "Stream '%s': no start_date: reading the last %d days (Graph's retention of activity "
+                "logs), from %s",
+                self.name,
+                PREMIUM_RETENTION.days,
+                odata_time(floor),
+            )
+            start = floor
+        elif start < floor:
             self.logger.info(
                 "Stream '%s': %s is beyond Graph's %d-day retention of activity logs; reading "
                 "from %s instead",
@@ -337,7 +344,6 @@ class DirectoryAuditsStream(AuditLogStream):
     path = "/auditLogs/directoryAudits"
     replication_key = "activityDateTime"
     max_page_size = 999
-    premium_only = False
     schema = props(
         th.Property("id", String, required=True),
         th.Property("activityDateTime", DateTime, required=True),

@@ -370,10 +370,13 @@ def sign_in_activity(rng: random.Random, now: float) -> dict[str, Any] | None:
 
 
 def build(tenant: Any) -> None:
-    """Activity logs with the default volume, and each user's ``signInActivity``."""
+    """Activity logs and each user's ``signInActivity``.
+
+    Logs are relative to the real clock (Graph checks retention against it); signInActivity is relative
+    to the tenant's anchor, like the rest of the directory, so users stay deterministic.
+    """
     tenant.audit = AuditLogs(tenant)
     tenant.audit.generate()
     rng = tenant.rng_for("signInActivity")
-    now = time.time()
-    for user in tenant.users:
-        user["signInActivity"] = sign_in_activity(rng, now)
+    for user in tenant.users:  # relative to the model's anchor, so users stay deterministic
+        user["signInActivity"] = sign_in_activity(rng, tenant.anchor)
