@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import itertools
 import json
 import logging
 import math
@@ -220,14 +221,23 @@ def test_overlap_catches_late_events_without_duplicates(lsb):
 def test_interrupted_run_resumes_without_loss_or_duplicates():
     with Sandbox(users=40, seed=5, audit_throttle=None, sign_ins_per_day=60) as sb:
         sandbox_env(sb)
+        sb.tenant.audit.sign_ins.add(time.time() - 10 * 86400, 300)  # a burst ten days ago
         config = sb.tap_config(audit_requests_per_10s=0, page_size=10, max_retries=0)
         whole = run_sync(config, ["sign_ins"])
         whole_ids = [r["id"] for r in whole.records("sign_ins")]
-        assert len(whole_ids) == len(set(whole_ids)) == 1800
+        assert len(whole_ids) == len(set(whole_ids)) == 2100
         multi_page = [
             r for r in sb.requests if r.path.endswith("/signIns") and "$skiptoken" in r.query
         ]
         assert multi_page, "windows span several pages"
+        # the window adapts: grows while small, halves after the burst's window (> 10 pages)
+        spans = [
+            parse_time(f.split(" ")[6]) - parse_time(f.split(" ")[2])
+            for f in filters(sb, "/v1.0/auditLogs/signIns")
+        ][:-1]  # the last window ends at the run's start
+        assert any(b > a for a, b in itertools.pairwise(spans))
+        assert any(b < a for a, b in itertools.pairwise(spans))
+        assert max(spans) < timedelta(days=7)
         sb.reset_log()
         sb.faults.add(r"/v1\.0/auditLogs/signIns", 500, skip=40, times=-1)
         broken, error = sync_until_failure(config, ["sign_ins"])
