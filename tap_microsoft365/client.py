@@ -99,6 +99,8 @@ class TenantConnection:
     graph_base: str  # e.g. https://graph.microsoft.com/v1.0
     authenticator: GraphAuthenticator
     session: requests.Session = field(default_factory=lambda: graph_session())
+    #: Request pacers shared by the streams of one throttling scope (e.g. "audit": pacing.py).
+    pacers: dict[str, t.Any] = field(default_factory=dict)
 
     def relative(self, url: str) -> str:
         """A Graph URL relative to the v1.0 root, as ``$batch`` wants it."""

@@ -68,6 +68,10 @@ REQUIREMENTS: dict[str, Requirement] = {
             "usage_office365_active_user_counts",
         )
     },
+    # activity logs (graph.md 1, 4): grant AuditLog.Read.All and Directory.Read.All
+    "sign_ins": Requirement(("AuditLog.Read.All",), "Microsoft Entra ID P1 or P2"),
+    "directory_audits": Requirement(("AuditLog.Read.All",)),
+    "provisioning_logs": Requirement(("AuditLog.Read.All",), "Microsoft Entra ID P1 or P2"),
 }
 
 

@@ -186,6 +186,22 @@ class TapMicrosoft365(Tap):
             "leaving the remaining dates for the next run.",
         ),
         th.Property(
+            "log_overlap_minutes",
+            th.NumberType,
+            default=15,
+            title="Log overlap (minutes)",
+            description="Activity logs (sign_ins, directory_audits, provisioning_logs): re-read this "
+            "many minutes before the bookmark to catch late events; ids already emitted are skipped.",
+        ),
+        th.Property(
+            "audit_requests_per_10s",
+            th.NumberType,
+            default=5,
+            title="Activity-log requests per 10 s",
+            description="Pace requests to the activity-log APIs under Graph's limit of 5 per 10 "
+            "seconds per app and tenant; 0 turns pacing off (429s are still retried).",
+        ),
+        th.Property(
             "user_agent",
             th.StringType,
             title="User agent",

@@ -31,6 +31,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--consent-missing", action="store_true")
     parser.add_argument("--no-premium", dest="premium", action="store_false")
     parser.add_argument("--no-intune", dest="intune", action="store_false")
+    parser.add_argument("--sign-ins-per-day", type=int, default=None)
+    parser.add_argument("--audits-per-day", type=int, default=None)
+    parser.add_argument(
+        "--no-audit-throttle", dest="audit_throttle", action="store_const", const=None,
+        default=(5, 10.0), help="turn off the 5-requests-per-10-s limit of the activity-log APIs",
+    )  # fmt: skip
     args = parser.parse_args(argv)
 
     sandbox = Sandbox(
@@ -44,6 +50,9 @@ def main(argv: list[str] | None = None) -> int:
         consent_missing=args.consent_missing,
         premium=args.premium,
         intune=args.intune,
+        sign_ins_per_day=args.sign_ins_per_day,
+        audits_per_day=args.audits_per_day,
+        audit_throttle=args.audit_throttle,
     ).start()
     sandbox.server.latency = args.latency_ms / 1000.0
     config_path = None

@@ -40,6 +40,9 @@ class Sandbox:
         consent_missing: bool = False,
         premium: bool = True,
         intune: bool = True,
+        sign_ins_per_day: int | None = None,
+        audits_per_day: int | None = None,
+        audit_throttle: tuple[int, float] | None = (5, 10.0),
         port: int = 0,
         host: str = "127.0.0.1",
     ) -> None:
@@ -79,6 +82,13 @@ class Sandbox:
             premium=premium,
             intune=intune,
         )
+        # activity logs (model/audit.py, routes/audit.py): volume and the 5-per-10-s throttle
+        self.server.audit_throttle = audit_throttle
+        if sign_ins_per_day is not None or audits_per_day is not None:
+            self.tenant.audit.generate(
+                sign_ins_per_day=40 if sign_ins_per_day is None else sign_ins_per_day,
+                audits_per_day=20 if audits_per_day is None else audits_per_day,
+            )
 
     # -- lifecycle ---------------------------------------------------------------------------------
 

@@ -10,6 +10,11 @@ from tap_microsoft365.streams.apps import (
     UserLicensesStream,
     UserManagersStream,
 )
+from tap_microsoft365.streams.audit import (
+    DirectoryAuditsStream,
+    ProvisioningLogsStream,
+    SignInsStream,
+)
 from tap_microsoft365.streams.devices import (
     DetectedAppDevicesStream,
     DetectedAppsStream,
@@ -44,6 +49,9 @@ STREAM_TYPES = [
     DirectoryRolesStream,
     DirectoryRoleMembersStream,
     *REPORT_STREAMS,
+    SignInsStream,
+    DirectoryAuditsStream,
+    ProvisioningLogsStream,
 ]
 
 __all__ = ["STREAM_TYPES"]

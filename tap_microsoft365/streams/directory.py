@@ -7,6 +7,7 @@ import typing as t
 from singer_sdk import typing as th
 
 from tap_microsoft365.client import GraphStream
+from tap_microsoft365.errors import GraphSkippableError, LicenseMissingError
 from tap_microsoft365.schema import (
     ASSIGNED_LICENSES,
     ASSIGNED_PLAN,
@@ -92,7 +93,65 @@ class UsersStream(RememberingStream):
         th.Property("onPremisesDomainName", String),
         th.Property("onPremisesDistinguishedName", String),
         th.Property("onPremisesSecurityIdentifier", String),
+        th.Property(
+            "signInActivity",
+            th.ObjectType(
+                th.Property("lastSignInDateTime", DateTime),
+                th.Property("lastSignInRequestId", String),
+                th.Property("lastSuccessfulSignInDateTime", DateTime),
+                th.Property("lastSuccessfulSignInRequestId", String),
+                th.Property("lastNonInteractiveSignInDateTime", DateTime),
+                th.Property("lastNonInteractiveSignInRequestId", String),
+            ),
+            description="Last sign-ins; needs AuditLog.Read.All and Entra ID P1/P2 (else left out)",
+        ),
     )
+    #: Set when the tenant or app cannot read signInActivity: users are then read without it.
+    sign_in_activity_off = False
+
+    @property
+    def select_fields(self) -> list[str]:  # type: ignore[override]
+        """The schema's Graph fields; ``signInActivity`` only when selected and readable."""
+        fields = [n for n in self.schema["properties"] if n not in self.tap_fields]
+        if self.sign_in_activity_off or not self.mask[("properties", "signInActivity")]:
+            fields.remove("signInActivity")
+        return fields
+
+    @property
+    def page_size(self) -> int | None:  # type: ignore[override]
+        """999, or 500 when ``signInActivity`` is selected (graph.md 1, 9.1)."""
+        top = 500 if "signInActivity" in self.select_fields else 999
+        cap = self.config.get("page_size")
+        return min(top, int(cap)) if cap else top
+
+    def graph_records(self, context: Context | None) -> Iterable[dict]:
+        """Users; when the first page is refused for signInActivity (403), again without it."""
+        if "signInActivity" not in self.select_fields:
+            yield from super().graph_records(context)
+            return
+        yielded = False
+        try:
+            for row in super().graph_records(context):
+                yielded = True
+                yield row
+        except GraphSkippableError as exc:
+            if yielded:
+                raise
+            self.sign_in_activity_off = True
+            if isinstance(exc, LicenseMissingError):
+                cause = "the tenant has no Microsoft Entra ID P1 or P2 licence"
+                fix = "license the tenant with Entra ID P1 or P2"
+            else:
+                cause = "the app lacks the AuditLog.Read.All permission"
+                fix = "grant AuditLog.Read.All (application) with admin consent"
+            self.logger.warning(
+                "Stream 'users': %s, which signInActivity (last sign-in) needs; syncing users "
+                "without it (%s). Fix: %s, or deselect users.signInActivity.",
+                cause,
+                exc,
+                fix,
+            )
+            yield from super().graph_records(context)
 
     def remember(self, row: dict) -> t.Any:
         """Id, UPN and assigned licences: ``user_licenses`` needs no second listing (streams/apps.py)."""

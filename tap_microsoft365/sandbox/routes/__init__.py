@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from . import apps, auth, batch, devices, directory, licensing, organization, reports
+from . import apps, audit, auth, batch, devices, directory, licensing, organization, reports
 
-MODULES = [auth, directory, licensing, organization, devices, apps, reports, batch]
+MODULES = [auth, directory, licensing, organization, devices, apps, reports, audit, batch]
 
 __all__ = ["MODULES"]
