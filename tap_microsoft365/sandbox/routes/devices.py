@@ -17,8 +17,8 @@ import re
 from typing import TYPE_CHECKING
 
 from ..server import GraphError, Request, Response, RouteTable
-from .directory import TYPE_READ, member_types
-from .odata import EntityType, collection, entity_type, projector, select_fields
+from .directory import directory_objects
+from .odata import EntityType, collection, entity_type
 
 if TYPE_CHECKING:
     from ..server import Server
@@ -43,37 +43,6 @@ def not_found(key: str) -> GraphError:
         404,
         "Request_ResourceNotFound",
         f"Resource '{key}' does not exist or one of its queried reference-property objects are not present.",
-    )
-
-
-def directory_objects(server: Server, req: Request, refs: list[dict], fragment: str) -> Response:
-    """A directoryObject collection (owners, role members) as ``/groups/{id}/members`` serves it."""
-    types = member_types(server)
-    fields = select_fields(req, list(types.values()))
-    perms = req.token.permissions if req.token is not None else frozenset()
-    per_type = {}
-    for kind, etype in types.items():
-        odata_type = f"#microsoft.graph.{kind}"
-        if not perms & TYPE_READ[kind]:
-            per_type[kind] = lambda obj, t=odata_type: {"@odata.type": t, "id": obj["id"]}
-            continue
-        own = tuple(f for f in fields if etype.has(f)) if fields is not None else None
-        project = projector(etype, own)
-        per_type[kind] = lambda obj, t=odata_type, p=project: {
-            "@odata.type": t,
-            "id": obj["id"],
-            **p(obj),
-        }
-    objects = server.tenant.objects
-    return collection(
-        server,
-        req,
-        refs,
-        types["user"],
-        fragment=fragment,
-        allowed=("$select", "$top", "$skiptoken", "$count"),
-        project=lambda ref: per_type[objects[ref["id"]][0]](objects[ref["id"]][1]),
-        fields=fields,
     )
 
 

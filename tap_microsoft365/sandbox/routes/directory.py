@@ -215,6 +215,14 @@ def list_members(server: Server, req: Request, m: re.Match[str]) -> Response:
             "Request_ResourceNotFound",
             f"Resource '{key}' does not exist or one of its queried reference-property objects are not present.",
         )
+    return directory_objects(server, req, tenant.memberships.get(key, []), "directoryObjects")
+
+
+def directory_objects(server: Server, req: Request, refs: list[dict], fragment: str) -> Response:
+    """A directoryObject collection (members, owners, role members) with ``@odata.type`` per item.
+
+    Each item has the selected properties its type has; a type the token cannot read shows only its id.
+    """
     types = member_types(server)
     fields = select_fields(req, list(types.values()))
     perms = req.token.permissions if req.token is not None else frozenset()
@@ -231,20 +239,15 @@ def list_members(server: Server, req: Request, m: re.Match[str]) -> Response:
             "id": obj["id"],
             **p(obj),
         }
-    objects = tenant.objects
-
-    def project_member(ref: dict) -> dict:
-        kind, obj = objects[ref["id"]]
-        return per_type[kind](obj)
-
+    objects = server.tenant.objects
     return collection(
         server,
         req,
-        tenant.memberships.get(key, []),
+        refs,
         types["user"],
-        fragment="directoryObjects",
+        fragment=fragment,
         allowed=("$select", "$top", "$skiptoken", "$count"),
-        project=project_member,
+        project=lambda ref: per_type[objects[ref["id"]][0]](objects[ref["id"]][1]),
         fields=fields,
     )
 
