@@ -17,6 +17,14 @@ from tap_microsoft365.tap import TapMicrosoft365
 
 
 def main() -> None:
+    if os.environ.get(
+        "BENCH_SDK_CONFORMANCE"
+    ):  # the "before": singer-sdk's default per-value conformance
+        from singer_sdk.helpers.conform import TypeConformanceLevel
+
+        from tap_microsoft365.client import GraphStream
+
+        GraphStream.TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.RECURSIVE
     config = json.loads(Path(sys.argv[1]).read_text())
     streams = sys.argv[2].split(",")
     tap = TapMicrosoft365(config=config, validate_config=True)

@@ -57,21 +57,26 @@ class SandboxProcess:
         self.info = json.loads(self.proc.stdout.readline())
         self.env = {**os.environ, "REQUESTS_CA_BUNDLE": self.info["ca_bundle"]}
 
-    def run(self, *args: str) -> dict:
+    def run(self, *args: str, env: dict | None = None) -> dict:
         out = subprocess.run(
-            [PY, *args], capture_output=True, text=True, env=self.env, cwd=ROOT, check=False
+            [PY, *args],
+            capture_output=True,
+            text=True,
+            env={**self.env, **(env or {})},
+            cwd=ROOT,
+            check=False,
         )
         if out.returncode:
             raise RuntimeError(out.stderr[-3000:])
         return json.loads(out.stdout.strip().splitlines()[-1])
 
-    def tap(self, streams: list[str], **settings: object) -> dict:
+    def tap(self, streams: list[str], env: dict | None = None, **settings: object) -> dict:
         config_path = self.config_path
         if settings:
             config = {**json.loads(Path(self.config_path).read_text()), **settings}
             config_path = os.path.join(self.workdir, "config-extra.json")
             Path(config_path).write_text(json.dumps(config))
-        return self.run("bench/_tap_child.py", config_path, ",".join(streams))
+        return self.run("bench/_tap_child.py", config_path, ",".join(streams), env=env)
 
     def plain(self, what: str, select: str) -> dict:
         return self.run("bench/_plain_child.py", self.config_path, what, select)
@@ -104,6 +109,20 @@ def throughput(sb: SandboxProcess) -> list[tuple]:
         ),
     ]:
         plain = sb.plain(what, select)
+        if stream == "users":  # before/after in one run: singer-sdk's default per-value conformance
+            before = sb.tap([stream], env={"BENCH_SDK_CONFORMANCE": "1"}, **settings)
+            rate = before["records"].get(stream, 0) / before["seconds"]
+            plain_rate = plain["records"] / plain["seconds"]
+            rows.append(
+                (
+                    "users (before: SDK conformance)",
+                    before["records"].get(stream, 0),
+                    plain["records"],
+                    round(rate),
+                    round(plain_rate),
+                    rate / plain_rate,
+                )
+            )
         tap = sb.tap([stream], **settings)
         n_tap = tap["records"].get(stream, 0)
         tap_rate = n_tap / tap["seconds"]
