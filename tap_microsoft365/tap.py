@@ -245,9 +245,6 @@ class TapMicrosoft365(Tap):
             tenant_id=tenant_id, graph_base=f"{graph_url}/v1.0", authenticator=authenticator
         )
 
-    seen_group_ids: list[str]
-    group_ids_complete: bool = False
-
     def preflight(self) -> None:
         """Validate settings and get a token before any stream starts, so config errors come first."""
         if any(s.selected or s.has_selected_descendents for s in self.streams.values()):

@@ -21,9 +21,8 @@ from singer_sdk import typing as th
 
 from tap_microsoft365.client import GraphStream, graph_json
 from tap_microsoft365.schema import Bool, DateTime, String, objects, props, strings
-from tap_microsoft365.streams.devices import member_type
 from tap_microsoft365.streams.directory import UsersStream
-from tap_microsoft365.streams.parents import RememberingStream, remembered
+from tap_microsoft365.streams.parents import RememberingStream, member_type, remembered
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterable

@@ -17,8 +17,7 @@ from tap_microsoft365.client import GraphStream
 from tap_microsoft365.errors import LicenseMissingError
 from tap_microsoft365.permissions import requirement_for
 from tap_microsoft365.schema import Bool, DateTime, Int, String, props, strings
-from tap_microsoft365.streams.directory import MEMBER_TYPES
-from tap_microsoft365.streams.parents import RememberingStream, remembered
+from tap_microsoft365.streams.parents import IdsStream, RememberingStream, member_type, parent_ids
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterable
@@ -26,36 +25,6 @@ if t.TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
 
 INTUNE_UNLICENSED = "request not applicable to target tenant"
-
-
-def member_type(obj: dict) -> str | None:
-    """user, group, device, servicePrincipal or orgContact from ``@odata.type``."""
-    odata_type = obj.get("@odata.type", "")
-    return MEMBER_TYPES.get(odata_type, odata_type.rsplit(".", 1)[-1] or None)
-
-
-class _IdsStream(GraphStream):
-    """Only the ids of a collection: the parents of a per-parent stream when the parent did not run."""
-
-    name = "_ids"
-    schema = th.PropertiesList(
-        th.Property("id", String), th.Property("tenant_id", String)
-    ).to_dict()
-
-
-def parent_ids(
-    stream: GraphStream, parent: str, path: str, base: type[GraphStream] = _IdsStream
-) -> Iterable[str]:
-    """Ids remembered by ``parent`` in this run, else a ``$select=id`` listing of ``path``.
-
-    The listing is named after ``stream``, so a permission or licence error names the stream that
-    asked for it.
-    """
-    ids = remembered(stream._tap, parent)
-    if ids is not None:
-        return list(ids)
-    lister = type("_Ids", (base,), {"path": path, "name": stream.name})(tap=stream._tap)
-    return (row["id"] for row in lister.request_records({"tenant_id": stream.connection.tenant_id}))
 
 
 class DevicesStream(RememberingStream):
@@ -150,7 +119,7 @@ class IntuneStream(GraphStream):
         return super().error_from_parts(status, code, message, ids, method, path)
 
 
-class _IntuneIdsStream(IntuneStream, _IdsStream):
+class _IntuneIdsStream(IntuneStream, IdsStream):
     """Ids of an Intune collection (no ``$top``, licence errors translated)."""
 
 

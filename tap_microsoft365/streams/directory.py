@@ -18,7 +18,7 @@ from tap_microsoft365.schema import (
     props,
     strings,
 )
-from tap_microsoft365.streams.parents import RememberingStream
+from tap_microsoft365.streams.parents import RememberingStream, member_type, parent_ids
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterable
@@ -173,11 +173,12 @@ class UsersStream(RememberingStream):
         return {"$filter": clauses, "$count": "true"}
 
 
-class GroupsStream(GraphStream):
+class GroupsStream(RememberingStream):
     """``GET /groups``: 999 per page. Dynamic distribution groups are not listed by Graph."""
 
     name = "groups"
     path = "/groups"
+    remembered_for = ("group_members",)
     schema = props(
         th.Property("id", String, required=True),
         th.Property("displayName", String),
@@ -206,37 +207,6 @@ class GroupsStream(GraphStream):
         th.Property("onPremisesSecurityIdentifier", String),
     )
 
-    def post_process(self, row: dict, context: Context | None = None) -> dict:
-        """Remember the group ids so ``group_members`` needs no second listing."""
-        self._tap.seen_group_ids.append(row["id"])  # type: ignore[attr-defined]
-        return row
-
-    def graph_records(self, context: Context | None) -> Iterable[dict]:
-        """Records; the id list counts as complete only when every page was read."""
-        self._tap.seen_group_ids = []  # type: ignore[attr-defined]
-        self._tap.group_ids_complete = False  # type: ignore[attr-defined]
-        yield from super().graph_records(context)
-        self._tap.group_ids_complete = True  # type: ignore[attr-defined]
-
-
-class _GroupIdsStream(GraphStream):
-    """Only the ids of all groups: the parents of ``group_members`` when ``groups`` did not run."""
-
-    name = "_group_ids"
-    path = "/groups"
-    schema = th.PropertiesList(
-        th.Property("id", String), th.Property("tenant_id", String)
-    ).to_dict()
-
-
-MEMBER_TYPES = {
-    "#microsoft.graph.user": "user",
-    "#microsoft.graph.group": "group",
-    "#microsoft.graph.device": "device",
-    "#microsoft.graph.servicePrincipal": "servicePrincipal",
-    "#microsoft.graph.orgContact": "orgContact",
-}
-
 
 class GroupMembersStream(GraphStream):
     """One row per (group, direct member), read with ``$batch``: 20 groups' members per request.
@@ -263,31 +233,20 @@ class GroupMembersStream(GraphStream):
     )
     member_select = "id,userPrincipalName,displayName,mail"
 
-    def group_ids(self, context: Context | None) -> Iterable[str]:
-        """The groups read by ``groups`` in this run, else a cheap ``$select=id`` listing."""
-        tap = self._tap
-        if getattr(tap, "group_ids_complete", False):
-            return list(tap.seen_group_ids)  # type: ignore[attr-defined]
-        lister = _GroupIdsStream(tap=tap)
-        return (row["id"] for row in lister.request_records(context))
-
     def graph_records(self, context: Context | None) -> Iterable[dict]:
         """Members of every group, 20 groups per ``$batch``."""
         top = self.page_size
         tenant_id = self.connection.tenant_id
         requests_ = (
             (gid, f"/groups/{gid}/members?$select={self.member_select}&$top={top}")
-            for gid in self.group_ids(context)
+            for gid in parent_ids(self, "groups", "/groups")
         )
         for group_id, page in self.batch_pages(requests_, context):
             for member in page.get("value", ()):
                 yield {
                     "group_id": group_id,
                     "member_id": member["id"],
-                    "member_type": MEMBER_TYPES.get(
-                        member.get("@odata.type", ""),
-                        member.get("@odata.type", "").rsplit(".", 1)[-1] or None,
-                    ),
+                    "member_type": member_type(member),
                     "userPrincipalName": member.get("userPrincipalName"),
                     "displayName": member.get("displayName"),
                     "mail": member.get("mail"),

@@ -10,12 +10,30 @@ from __future__ import annotations
 
 import typing as t
 
+from singer_sdk import typing as th
+
 from tap_microsoft365.client import GraphStream
+from tap_microsoft365.schema import String
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterable
 
     from singer_sdk.helpers.types import Context
+
+#: ``@odata.type`` of directoryObject members and owners -> the tap's ``member_type`` values.
+MEMBER_TYPES = {
+    "#microsoft.graph.user": "user",
+    "#microsoft.graph.group": "group",
+    "#microsoft.graph.device": "device",
+    "#microsoft.graph.servicePrincipal": "servicePrincipal",
+    "#microsoft.graph.orgContact": "orgContact",
+}
+
+
+def member_type(obj: dict) -> str | None:
+    """user, group, device, servicePrincipal or orgContact from ``@odata.type``."""
+    odata_type = obj.get("@odata.type", "")
+    return MEMBER_TYPES.get(odata_type, odata_type.rsplit(".", 1)[-1] or None)
 
 
 def _store(tap: t.Any) -> dict[str, t.Any]:
@@ -63,3 +81,27 @@ class RememberingStream(GraphStream):
         entry = store[self.name] = [False, []]
         yield from super().graph_records(context)
         entry[0] = True
+
+
+class IdsStream(GraphStream):
+    """Only the ids of a collection: the parents of a per-parent stream when the parent did not run."""
+
+    name = "_ids"
+    schema = th.PropertiesList(
+        th.Property("id", String), th.Property("tenant_id", String)
+    ).to_dict()
+
+
+def parent_ids(
+    stream: GraphStream, parent: str, path: str, base: type[GraphStream] = IdsStream
+) -> Iterable[str]:
+    """Ids remembered by ``parent`` in this run, else a ``$select=id`` listing of ``path``.
+
+    The listing is named after ``stream``, so a permission or licence error names the stream that
+    asked for it.
+    """
+    ids = remembered(stream._tap, parent)
+    if ids is not None:
+        return list(ids)
+    lister = type("_Ids", (base,), {"path": path, "name": stream.name})(tap=stream._tap)
+    return (row["id"] for row in lister.request_records({"tenant_id": stream.connection.tenant_id}))
