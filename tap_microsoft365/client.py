@@ -421,6 +421,27 @@ class GraphStream(RESTStream):
 
         return call
 
+    # -- requests outside the paged collection ---------------------------------------------------
+
+    def prepare_graph_request(
+        self, method: str, url: str, json: dict | None = None
+    ) -> requests.PreparedRequest:
+        """An authenticated request with the stream's headers and a fresh client-request-id."""
+        return self.build_prepared_request(
+            method=method,
+            url=url,
+            json=json,
+            headers={**self.http_headers, "client-request-id": str(uuid.uuid4())},
+        )
+
+    def send_graph(
+        self, method: str, url: str, context: Context | None, json: dict | None = None
+    ) -> requests.Response:
+        """One Graph call with the shared retries and error translation (reports, settings)."""
+        return self.request_decorator(self._request)(
+            self.prepare_graph_request(method, url, json), context
+        )
+
     # -- $batch ----------------------------------------------------------------------------------
 
     def batch_pages(
@@ -464,12 +485,7 @@ class GraphStream(RESTStream):
                             for i, inner in enumerate(batch)
                         ]
                     }
-                    prepared = self.build_prepared_request(
-                        method="POST",
-                        url=f"{self.url_base}/$batch",
-                        json=body,
-                        headers={**self.http_headers, "client-request-id": str(uuid.uuid4())},
-                    )
+                    prepared = self.prepare_graph_request("POST", f"{self.url_base}/$batch", body)
                     in_flight.append((pool.submit(send, prepared, context), batch))
                 if not in_flight:
                     if exhausted and not waiting:

@@ -31,7 +31,6 @@ import io
 import re
 import time
 import typing as t
-import uuid
 
 import requests
 from singer_sdk import typing as th
@@ -222,14 +221,8 @@ class UsageReportStream(GraphStream):
 
     def fetch_csv(self, url: str, context: Context | None) -> str:
         """Call the report function, then download its CSV without the Authorization header."""
-        send = self.request_decorator(self._request)
         for attempt in (1, 2):
-            prepared = self.build_prepared_request(
-                method="GET",
-                url=url,
-                headers={**self.http_headers, "client-request-id": str(uuid.uuid4())},
-            )
-            response = send(prepared, context)
+            response = self.send_graph("GET", url, context)
             if response.status_code not in (301, 302, 303, 307, 308):
                 return response.content.decode("utf-8-sig")
             location = response.headers["Location"]
@@ -263,12 +256,7 @@ class UsageReportStream(GraphStream):
         if "concealed" not in cache:
             cache["concealed"] = None
             try:
-                prepared = self.build_prepared_request(
-                    method="GET",
-                    url=f"{self.url_base}/admin/reportSettings",
-                    headers={**self.http_headers, "client-request-id": str(uuid.uuid4())},
-                )
-                response = self.request_decorator(self._request)(prepared, context)
+                response = self.send_graph("GET", f"{self.url_base}/admin/reportSettings", context)
                 cache["concealed"] = bool(graph_json(response).get("displayConcealedNames"))
             except GraphSkippableError:
                 self.logger.info(
