@@ -37,7 +37,7 @@ class SandboxProcess:
             [
                 PY,
                 "-m",
-                "tap_microsoft365.sandbox",
+                "m365_graph_sandbox",
                 "--users",
                 str(users),
                 "--port",
@@ -142,7 +142,7 @@ def throughput(sb: SandboxProcess) -> list[tuple]:
 
 def request_counts(users: int) -> list[tuple]:
     """A full sync with an in-process sandbox, whose request log holds the counts."""
-    from tap_microsoft365.sandbox import Sandbox
+    from m365_graph_sandbox import Sandbox
 
     sys.path.insert(0, str(ROOT))
     from tests.conftest import run_sync

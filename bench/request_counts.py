@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tap_microsoft365.sandbox import Sandbox
+from m365_graph_sandbox import Sandbox
 from tests.conftest import run_sync
 
 #: (streams synced together, [(stream, outer path, inner path prefix or None)])

@@ -37,7 +37,7 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 say "starting the Graph sandbox with $USERS users"
-.venv/bin/python -m tap_microsoft365.sandbox --users "$USERS" --port 0 --workdir "$ROOT/.sandbox" \
+.venv/bin/python -m m365_graph_sandbox --users "$USERS" --port 0 --workdir "$ROOT/.sandbox" \
     --write-config "$ROOT/.sandbox/config.json" >"$sb_out" 2>"$sb_err" &
 sb_pid=$!
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from tap_microsoft365.sandbox import Sandbox
+from m365_graph_sandbox import Sandbox
 from tap_microsoft365.tap import TapMicrosoft365
 
 

@@ -7,7 +7,7 @@ import uuid
 import pytest
 
 from tap_microsoft365.errors import auth_error_from_result
-from tap_microsoft365.sandbox import Sandbox
+from m365_graph_sandbox import Sandbox
 
 from .conftest import error_lines, run_cli, run_sync
 

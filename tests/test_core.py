@@ -8,7 +8,7 @@ import os
 import pytest
 from singer_sdk.testing import SuiteConfig, get_tap_test_class
 
-from tap_microsoft365.sandbox import Sandbox
+from m365_graph_sandbox import Sandbox
 from tap_microsoft365.tap import TapMicrosoft365
 
 # activity logs: the 5-per-10-s throttle 20x faster, and the tap's pacer to match (tests stay fast)

@@ -7,7 +7,7 @@ import math
 import pytest
 from jsonschema import Draft7Validator, FormatChecker
 
-from tap_microsoft365.sandbox import Sandbox
+from m365_graph_sandbox import Sandbox
 from tap_microsoft365.streams.directory import GroupMembersStream, UsersStream
 
 from .conftest import run_sync

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tap_microsoft365.sandbox import Sandbox
+from m365_graph_sandbox import Sandbox
 
 pytestmark = pytest.mark.postgres
 

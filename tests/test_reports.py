@@ -9,8 +9,8 @@ import logging
 
 import pytest
 
-from tap_microsoft365.sandbox.model.reports import REPORTS
-from tap_microsoft365.sandbox.routes.reports import csv_body
+from m365_graph_sandbox.model.reports import REPORTS
+from m365_graph_sandbox.routes.reports import csv_body
 from tap_microsoft365.streams.reports import REPORT_STREAMS, UsageReportStream, snake
 
 from .conftest import run_sync

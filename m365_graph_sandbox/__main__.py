@@ -1,4 +1,4 @@
-"""``python -m tap_microsoft365.sandbox`` / ``m365-graph-sandbox``: serve a sandbox until SIGTERM/SIGINT."""
+"""``python -m m365_graph_sandbox`` / ``m365-graph-sandbox``: serve a sandbox until SIGTERM/SIGINT."""
 
 from __future__ import annotations
 

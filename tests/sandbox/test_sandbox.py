@@ -14,7 +14,7 @@ import msal
 import pytest
 import requests
 
-from tap_microsoft365.sandbox import Sandbox, Tenant
+from m365_graph_sandbox import Sandbox, Tenant
 
 GRAPH_SCOPE = ["https://graph.microsoft.com/.default"]
 
@@ -429,7 +429,7 @@ def test_100k_users_generate_fast():
 def test_cli_prints_one_line_and_writes_config(tmp_path):
     config = tmp_path / "config.json"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tap_microsoft365.sandbox", "--users", "20", "--port", "0",
+        [sys.executable, "-m", "m365_graph_sandbox", "--users", "20", "--port", "0",
          "--workdir", str(tmp_path / "wd"), "--write-config", str(config)],
         stdout=subprocess.PIPE,
         text=True,
