@@ -16,9 +16,9 @@ import pytest
 import requests
 from jsonschema import Draft7Validator, FormatChecker
 
-from tap_microsoft365.pacing import Pacer
 from m365_graph_sandbox import Sandbox
 from m365_graph_sandbox.model.audit import TICKS
+from tap_microsoft365.pacing import Pacer
 from tap_microsoft365.streams.audit import next_window, parse_time
 from tap_microsoft365.tap import TapMicrosoft365
 

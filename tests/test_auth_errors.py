@@ -6,8 +6,8 @@ import uuid
 
 import pytest
 
-from tap_microsoft365.errors import auth_error_from_result
 from m365_graph_sandbox import Sandbox
+from tap_microsoft365.errors import auth_error_from_result
 
 from .conftest import error_lines, run_cli, run_sync
 

@@ -9,8 +9,8 @@ import os
 import pytest
 from jsonschema import Draft7Validator, FormatChecker
 
-from tap_microsoft365.errors import LicenseMissingError, PermissionMissingError
 from m365_graph_sandbox import Sandbox
+from tap_microsoft365.errors import LicenseMissingError, PermissionMissingError
 from tap_microsoft365.tap import TapMicrosoft365
 
 from .conftest import run_sync
