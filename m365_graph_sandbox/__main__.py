@@ -10,6 +10,7 @@ import sys
 import threading
 
 from .app import Sandbox
+from .metadata import CLOUDS, GRAPH_RESOURCES
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -31,6 +32,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--consent-missing", action="store_true")
     parser.add_argument("--no-premium", dest="premium", action="store_false")
     parser.add_argument("--no-intune", dest="intune", action="store_false")
+    parser.add_argument(
+        "--cloud",
+        choices=CLOUDS,
+        default="global",
+        help="national cloud to model: its Graph resource is the token audience and its v1.0 "
+        "metadata decides properties, types and report functions ("
+        + ", ".join(f"{c}: {r}" for c, r in GRAPH_RESOURCES.items())
+        + "; default global)",
+    )
     parser.add_argument("--sign-ins-per-day", type=int, default=None)
     parser.add_argument("--audits-per-day", type=int, default=None)
     parser.add_argument(
@@ -53,6 +63,7 @@ def main(argv: list[str] | None = None) -> int:
         sign_ins_per_day=args.sign_ins_per_day,
         audits_per_day=args.audits_per_day,
         audit_throttle=args.audit_throttle,
+        cloud=args.cloud,
     ).start()
     sandbox.server.latency = args.latency_ms / 1000.0
     config_path = None
@@ -71,6 +82,8 @@ def main(argv: list[str] | None = None) -> int:
         "base_url": sandbox.base_url,
         "ca_bundle": sandbox.ca_bundle,
         "tenant_id": sandbox.tenant_id,
+        "cloud": sandbox.cloud,
+        "graph_resource": sandbox.graph_resource,
         "config_path": config_path,
         "pid": os.getpid(),
     }

@@ -10,7 +10,7 @@ import tempfile
 import threading
 from typing import Any
 
-from . import tls
+from . import metadata, tls
 from .model import Tenant
 from .server import FaultPlan, HttpsServer, RequestLog, Server, make_context
 
@@ -26,7 +26,14 @@ atexit.register(_cleanup)
 
 
 class Sandbox:
-    """A local fake of Entra ID's token endpoint and Graph v1.0 on ``https://127.0.0.1:<port>``."""
+    """A local fake of Entra ID's token endpoint and Graph v1.0 on ``https://127.0.0.1:<port>``.
+
+    ``cloud`` ("global", "usgov" = US Government L4, "china" = 21Vianet) picks the national cloud
+    modelled: its Graph resource is the only resource the token endpoint knows and every token's
+    audience (graph.md 7b, 10), and its v1.0 metadata decides which properties, types and report
+    functions exist (``metadata.py``). Requests still go to ``base_url``: the sandbox plays a proxy in
+    front of that cloud's Graph, which changes where requests go, not the scope (graph.md 10).
+    """
 
     def __init__(
         self,
@@ -45,7 +52,9 @@ class Sandbox:
         audit_throttle: tuple[int, float] | None = (5, 10.0),
         port: int = 0,
         host: str = "127.0.0.1",
+        cloud: str = "global",
     ) -> None:
+        metadata.check_cloud(cloud)
         self.tenant = Tenant(users=users, seed=seed, premium=premium)
         self.seed = seed
         self.tenant_id = self.tenant.tenant_id
@@ -65,6 +74,7 @@ class Sandbox:
             "consent_missing": consent_missing,
             "premium": premium,
             "intune": intune,
+            "cloud": cloud,
         }
         self._workdir = workdir
         self._host, self._port = host, port
@@ -81,6 +91,7 @@ class Sandbox:
             consent_missing=consent_missing,
             premium=premium,
             intune=intune,
+            cloud=cloud,
         )
         # activity logs (model/audit.py, routes/audit.py): volume and the 5-per-10-s throttle
         self.server.audit_throttle = audit_throttle
@@ -96,6 +107,7 @@ class Sandbox:
         """Generate TLS material, bind, and serve in a daemon thread; returns self."""
         if self._httpd is not None:
             return self
+        self.server.stopping.clear()
         workdir = self._workdir
         if workdir is None:
             workdir = tempfile.mkdtemp(prefix="m365-graph-sandbox-")
@@ -123,6 +135,7 @@ class Sandbox:
         httpd, self._httpd = self._httpd, None
         if httpd is None:
             return
+        self.server.stopping.set()  # ends slow-drip answers
         httpd.shutdown()
         httpd.close_connections()
         httpd.server_close()
@@ -144,6 +157,21 @@ class Sandbox:
 
     authority_url = base_url
     graph_url = base_url
+
+    @property
+    def cloud(self) -> str:
+        """The national cloud modelled: ``global``, ``usgov`` or ``china``."""
+        return self.server.cloud
+
+    @property
+    def graph_resource(self) -> str:
+        """The cloud's Graph resource: the token audience and the ``/.default`` scope's resource."""
+        return self.server.graph_resource
+
+    @property
+    def graph_scope(self) -> str:
+        """``<graph_resource>/.default``, the client-credentials scope for this cloud."""
+        return f"{self.server.graph_resource}/.default"
 
     @property
     def ca_bundle(self) -> str:
@@ -195,13 +223,18 @@ class Sandbox:
         self.server.granted_permissions.update(value)
 
     def tap_config(self, **overrides: Any) -> dict[str, Any]:
-        """The tap's config for this sandbox, plus overrides."""
+        """The tap's config for this sandbox, plus overrides.
+
+        ``authority_url`` and ``graph_url`` are the sandbox (a proxy in front of Entra and Graph);
+        ``cloud`` names the cloud whose Graph resource the token must be for.
+        """
         config = {
             "tenant_id": self.tenant_id,
             "client_id": self.client_id,
             "client_secret": self.client_secret,
             "authority_url": self.base_url,
             "graph_url": self.base_url,
+            "cloud": self.cloud,
         }
         config.update(overrides)
         return config
@@ -227,10 +260,41 @@ class Sandbox:
         """Every token issued so far now gets 401 "Lifetime validation failed, the token is expired."."""
         self.server.tokens.revoke_all()
 
+    def revoke_tokens_every(self, n: int) -> None:
+        """After every ``n``-th Graph request whose token was accepted, revoke all tokens issued so far.
+
+        Counted per request (outer requests only; a ``$batch`` is one), never by clock, so a long sync
+        sees its token revoked at the same points on every run; the count restarts at each call.
+        ``revoke_tokens_every(0)`` turns it off.
+        """
+        self.server.set_revoke_every(n)
+
+    def issue_token(
+        self,
+        audience: str | None = None,
+        *,
+        permissions: set[str] | None = None,
+        lifetime: int | None = None,
+    ) -> str:
+        """An access token as Entra would issue it, without the token endpoint (for tests).
+
+        ``audience`` defaults to the cloud's Graph resource; any other value models a token obtained
+        for another resource (e.g. another cloud's Graph, or the proxy's host), which Graph refuses with
+        401 "Access token validation failure. Invalid audience." (graph.md 10).
+        """
+        info = self.server.tokens.issue(
+            self.tenant_id,
+            self.client_id,
+            self.server.granted_permissions if permissions is None else permissions,
+            self.server.token_lifetime if lifetime is None else lifetime,
+            self.graph_resource if audience is None else audience,
+        )
+        return info.token
+
     def _require_started(self) -> None:
         if self.tls is None:
             raise RuntimeError("Sandbox not started: call start() or use it as a context manager")
 
     def __repr__(self) -> str:
         state = self.base_url or "stopped"
-        return f"Sandbox(users={len(self.tenant.users)}, seed={self.seed}, {state})"
+        return f"Sandbox(users={len(self.tenant.users)}, seed={self.seed}, cloud={self.cloud}, {state})"

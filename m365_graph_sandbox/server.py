@@ -3,10 +3,13 @@
 Every request gets a ``request-id`` (and echoes ``client-request-id``) and is logged; Graph errors use
 ``{"error": {"code", "message", "innerError": {"date", "request-id", "client-request-id"}}}``
 (graph.md 7d). Bearer tokens are opaque to clients and checked against the registry of issued tokens,
-which bakes the app's permissions in at issuance like real app-role claims (graph.md 7a). Faults injected
-through :class:`FaultPlan` apply before authentication, to outer and ``$batch`` inner requests alike
-(graph.md 5, 6). HTTP/1.1 keep-alive with ``Content-Length``; TLS is negotiated per connection in the
-handler thread so a slow client never blocks the accept loop.
+which bakes the app's permissions in at issuance like real app-role claims (graph.md 7a); a token's
+audience must be the Graph resource of the sandbox's cloud, whatever host the request named (graph.md
+7b, 10). A route's Graph type missing from the cloud's metadata answers like an unknown URL segment
+(graph.md 10, ``metadata.py``). Faults injected through :class:`FaultPlan` apply before authentication,
+to outer and ``$batch`` inner requests alike (graph.md 5, 6); those acting on the connection (cut, reset,
+slow drip) to outer requests only. HTTP/1.1 keep-alive with ``Content-Length``; TLS is negotiated per
+connection in the handler thread so a slow client never blocks the accept loop.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import re
 import secrets
 import socket
 import ssl
+import struct
 import threading
 import time
 import uuid
@@ -28,6 +32,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
 import msgspec
+
+from . import metadata
 
 if TYPE_CHECKING:
     from .model import Tenant
@@ -57,13 +63,18 @@ DEFAULT_PERMISSIONS = frozenset(
 
 @dataclass
 class RequestLog:
-    """One HTTP request the sandbox answered (``$batch`` inner requests go to ``batch_requests``)."""
+    """One HTTP request the sandbox answered (``$batch`` inner requests go to ``batch_requests``).
+
+    ``host`` is the ``Host`` header the client sent (inner ``$batch`` requests: the outer one's), so tests
+    can assert which host name a request named; ``status`` is 0 when a ``reset`` fault sent no answer.
+    """
 
     method: str
     path: str
     query: dict[str, str]
     headers: dict[str, str]
     status: int
+    host: str = ""
 
 
 class GraphError(Exception):
@@ -147,12 +158,19 @@ class Request:
 
 @dataclass
 class Response:
-    """A handler's answer: ``body`` is encoded JSON unless ``content_type`` says otherwise."""
+    """A handler's answer: ``body`` is encoded JSON unless ``content_type`` says otherwise.
+
+    ``transport`` (set by faults only) changes how the HTTP layer sends it: ``"reset"`` closes the
+    connection without an answer, ``"cut"`` sends the head with the full ``Content-Length`` and half the
+    body then closes, ``"drip"`` sends the body one byte every ``drip`` seconds.
+    """
 
     status: int = 200
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
     content_type: str = JSON_TYPE
+    transport: str | None = None
+    drip: float = 0.0
 
 
 def json_response(obj: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -161,6 +179,8 @@ def json_response(obj: Any, status: int = 200, headers: dict[str, str] | None = 
 
 
 Handler = Callable[["Server", Request, "re.Match[str]"], Response]
+#: ``(server, request, match) -> the URL segment the cloud's metadata lacks, or None``
+SegmentCheck = Callable[["Server", Request, "re.Match[str]"], "str | None"]
 
 
 @dataclass
@@ -168,7 +188,9 @@ class Route:
     """A method + path regex, its handler, and the permissions any one of which grants it.
 
     ``kind`` is ``"graph"`` (bearer token + permission check) or ``"entra"`` (token endpoint: no bearer,
-    errors in Entra's shape). ``cost`` is the resource-unit cost of graph.md 6.
+    errors in Entra's shape). ``cost`` is the resource-unit cost of graph.md 6. ``entity`` is the Graph
+    type the route serves: a cloud whose metadata lacks it answers the path's last segment as unknown
+    (graph.md 10); ``segment_check`` does the same for what a type cannot express (report functions).
     """
 
     method: str
@@ -177,6 +199,8 @@ class Route:
     permissions: tuple[str, ...] = ()
     kind: str = "graph"
     cost: int = 1
+    entity: str | None = None
+    segment_check: SegmentCheck | None = None
 
 
 class RouteTable:
@@ -194,10 +218,21 @@ class RouteTable:
         permissions: Iterable[str] = (),
         kind: str = "graph",
         cost: int = 1,
+        entity: str | None = None,
+        segment_check: SegmentCheck | None = None,
     ) -> None:
         """Register ``handler`` for ``method`` on paths fully matching ``pattern``."""
         self.routes.append(
-            Route(method.upper(), re.compile(pattern), handler, tuple(permissions), kind, cost)
+            Route(
+                method.upper(),
+                re.compile(pattern),
+                handler,
+                tuple(permissions),
+                kind,
+                cost,
+                entity,
+                segment_check,
+            )
         )
 
     def match(self, method: str, path: str) -> tuple[Route, re.Match[str]] | tuple[None, bool]:
@@ -217,14 +252,35 @@ class Fault:
     """One injected failure rule (see :meth:`FaultPlan.add`)."""
 
     pattern: re.Pattern[str]
-    status: int
+    status: int | None
     method: str | None
     times: int
     skip: int
     headers: dict[str, str]
-    code: str | None
+    code: str | int | None
     message: str | None
+    body: bytes | None = None
+    content_type: str | None = None
+    next_link: str | None = None
+    cut: bool = False
+    reset: bool = False
+    drip: float | None = None
+    error: str | None = None
     hits: int = 0
+
+    @property
+    def transport(self) -> bool:
+        """Whether the fault acts on the connection (only outer requests have one)."""
+        return self.cut or self.reset or self.drip is not None
+
+    @property
+    def answers(self) -> bool:
+        """Whether the fault answers instead of the route (else the route runs and the fault alters it)."""
+        return (
+            self.reset
+            or self.body is not None
+            or (self.status is not None and self.next_link is None)
+        )
 
 
 _DEFAULT_FAULT = {
@@ -242,7 +298,11 @@ _DEFAULT_FAULT = {
 
 
 class FaultPlan:
-    """Injected failures: throttling (429 + ``Retry-After``, graph.md 6), 5xx, 401, … by path regex."""
+    """Injected failures by path regex: throttling, errors, malformed or hostile answers.
+
+    Throttling (429 + ``Retry-After``, graph.md 6), 5xx, 401, …, and any body with any status,
+    redirects, a nextLink pointing anywhere, a cut or reset connection, a slow-drip body (see :meth:`add`).
+    """
 
     def __init__(self) -> None:
         self._faults: list[Fault] = []
@@ -251,29 +311,71 @@ class FaultPlan:
     def add(
         self,
         path_regex: str,
-        status: int,
+        status: int | None = None,
         *,
         method: str | None = None,
         times: int = 1,
         skip: int = 0,
         headers: dict[str, str] | None = None,
-        code: str | None = None,
+        code: str | int | None = None,
         message: str | None = None,
+        body: bytes | None = None,
+        content_type: str | None = None,
+        next_link: str | None = None,
+        cut: bool = False,
+        reset: bool = False,
+        drip: float | None = None,
+        error: str | None = None,
     ) -> Fault:
-        """Answer ``status`` to the next ``times`` matching requests (-1: always) after ``skip`` pass.
+        """Alter the next ``times`` matching requests (-1: always) after ``skip`` matching ones pass.
 
         ``path_regex`` is searched in the request path (no query); ``$batch`` inner requests are matched
-        by their path prefixed with ``/v1.0``.
+        by their path prefixed with ``/v1.0``. What the fault does:
+
+        - ``status`` alone: Graph's error body (Entra's on the token endpoint: ``error``,
+          ``error_description`` "AADSTS…", ``error_codes``, …; ``code`` = the AADSTS number, ``error`` the
+          OAuth error) with ``code``/``message``; a 3xx status has an empty body (``headers`` gives it a
+          ``Location``, or not);
+        - ``body=`` (bytes, with ``content_type``, default Graph's JSON type) and ``status`` (default
+          200): exactly that answer, e.g. an HTML page, truncated JSON, ``null``, ``b""``;
+        - ``next_link=URL``: the real answer with ``@odata.nextLink`` set to URL (added when the page has
+          none); ``"self"`` means the request's own absolute URL;
+        - ``cut=True``: the real answer's head with the full ``Content-Length``, half its body, close;
+        - ``reset=True``: close the connection (RST) without any answer;
+        - ``drip=seconds``: the real answer's head, then its body one byte every ``seconds``;
+        - ``headers`` are added to whatever is answered.
+
+        ``cut`` and ``drip`` also apply to a ``status``/``body`` answer. ``cut``, ``reset`` and ``drip``
+        act on the connection, so they only match outer requests (``$batch`` inner ones skip them).
         """
+        if status is None and body is not None:
+            status = 200
+        if reset and (body is not None or next_link or cut or drip is not None):
+            raise ValueError("reset=True closes the connection: it takes no other kind")
+        if cut and drip is not None:
+            raise ValueError("cut and drip are exclusive")
+        if next_link is not None and (status is not None or body is not None):
+            raise ValueError("next_link alters the real answer: give no status or body")
+        if drip is not None and drip < 0:
+            raise ValueError("drip is seconds per byte (>= 0)")
+        if status is None and next_link is None and not (cut or reset or drip is not None):
+            raise ValueError("a fault needs a status, a body or one of next_link/cut/reset/drip")
         fault = Fault(
             re.compile(path_regex),
-            int(status),
+            None if status is None else int(status),
             method.upper() if method else None,
             int(times),
             int(skip),
             dict(headers or {}),
             code,
             message,
+            None if body is None else bytes(body),
+            content_type,
+            next_link,
+            bool(cut),
+            bool(reset),
+            None if drip is None else float(drip),
+            error,
         )
         with self._lock:
             self._faults.append(fault)
@@ -284,11 +386,13 @@ class FaultPlan:
         with self._lock:
             self._faults.clear()
 
-    def take(self, method: str, path: str) -> Fault | None:
+    def take(self, method: str, path: str, *, inner: bool = False) -> Fault | None:
         """The fault that answers this request, consuming one of its ``times``."""
         with self._lock:
             for fault in self._faults:
                 if fault.times == 0 or (fault.method and fault.method != method):
+                    continue
+                if inner and fault.transport:
                     continue
                 if not fault.pattern.search(path):
                     continue
@@ -307,13 +411,17 @@ class FaultPlan:
 
 @dataclass
 class TokenInfo:
-    """An issued access token: expiry, the permissions baked in at issuance, revocation flag."""
+    """An issued access token: expiry, the permissions baked in at issuance, audience, revocation flag.
+
+    ``audience`` is the token's ``aud``: the Graph resource it was issued for (graph.md 7b, 10).
+    """
 
     token: str
     client_id: str
     expires_at: float
     permissions: frozenset[str]
     revoked: bool = False
+    audience: str = ""
 
 
 class TokenRegistry:
@@ -348,7 +456,7 @@ class TokenRegistry:
             return base64.urlsafe_b64encode(_encode(obj)).rstrip(b"=").decode()
 
         token = f"{part(header)}.{part(claims)}.{secrets.token_urlsafe(48)}"
-        info = TokenInfo(token, client_id, time.time() + lifetime, perms)
+        info = TokenInfo(token, client_id, time.time() + lifetime, perms, audience=aud)
         with self._lock:
             self._tokens[token] = info
         return info
@@ -392,6 +500,7 @@ class Server:
         premium: bool = True,
         intune: bool = True,
         granted_permissions: set[str] | None = None,
+        cloud: str = "global",
     ) -> None:
         from . import routes
 
@@ -408,6 +517,9 @@ class Server:
         self.premium = premium
         #: False: a tenant without an Intune licence (deviceManagement answers 400, routes/devices.py)
         self.intune = intune
+        #: the national cloud modelled (metadata.CLOUDS): its Graph resource is every token's audience
+        self.cloud = metadata.check_cloud(cloud)
+        self.graph_resource = metadata.GRAPH_RESOURCES[self.cloud]
         self.granted_permissions: set[str] = (
             set(DEFAULT_PERMISSIONS) if granted_permissions is None else granted_permissions
         )
@@ -421,6 +533,12 @@ class Server:
         self.cache: dict[str, Any] = {}
         #: seconds added to every outer request, to simulate Graph's latency in benchmarks
         self.latency = 0.0
+        #: set while stopping: wakes slow-drip answers so they end
+        self.stopping = threading.Event()
+        #: revoke every token after each ``revoke_every``-th authenticated Graph request (0: off)
+        self.revoke_every = 0
+        self._authenticated = 0
+        self._count_lock = threading.Lock()
         for module in routes.MODULES:
             module.register(self.routes)
 
@@ -435,6 +553,7 @@ class Server:
         *,
         inner: bool = False,
         token: TokenInfo | None = None,
+        host: str | None = None,
     ) -> Response:
         """Route one request (outer HTTP or ``$batch`` inner) and log it."""
         if self.latency and not inner:
@@ -449,15 +568,15 @@ class Server:
         )
         route, match = self.routes.match(method, path)
         kind = route.kind if route is not None else ("entra" if "/oauth2/" in path else "graph")
+        fault = self.faults.take(method, path, inner=inner)
         try:
-            fault = self.faults.take(method, path)
-            if fault is not None:
+            if fault is not None and fault.answers:
                 response = self._fault_response(req, fault, kind)
             elif route is None:
                 response = self._no_route(req, bool(match))
             else:
                 if route.kind == "graph":
-                    self._authenticate(req, route)
+                    self._authenticate(req, route, match)
                 response = route.handler(self, req, match)
                 if route.kind == "graph":
                     response.headers.setdefault("x-ms-resource-unit", str(self._cost(route, req)))
@@ -472,10 +591,28 @@ class Server:
                     500, "InternalServerError", f"Sandbox error: {type(exc).__name__}: {exc}"
                 ),
             )
+        if fault is not None:
+            response = self._apply_fault(target, response, fault)
         response.headers["request-id"] = request_id
         response.headers["client-request-id"] = client_request_id
-        entry = RequestLog(method, path, query, dict(headers.raw), response.status)
+        status = 0 if response.transport == "reset" else response.status
+        host = host if host is not None else (headers.get("Host") or "")
+        entry = RequestLog(method, path, query, dict(headers.raw), status, host)
         (self.batch_requests if inner else self.requests).append(entry)
+        return response
+
+    def _apply_fault(self, target: str, response: Response, fault: Fault) -> Response:
+        """What a fault changes on the answer: nextLink, headers, transport (see FaultPlan.add)."""
+        if fault.next_link is not None:
+            url = f"{self.base_url}{target}" if fault.next_link == "self" else fault.next_link
+            response = _with_next_link(response, url)
+        response.headers.update(fault.headers)
+        if fault.reset:
+            response.transport = "reset"
+        elif fault.cut:
+            response.transport = "cut"
+        elif fault.drip is not None:
+            response.transport, response.drip = "drip", fault.drip
         return response
 
     def _cost(self, route: Route, req: Request) -> int:
@@ -488,15 +625,24 @@ class Server:
             cost -= 1
         return max(cost, 1)
 
-    def _authenticate(self, req: Request, route: Route) -> None:
-        """Bearer token check (401) then the route's permissions (403), graph.md 7a/7d."""
+    def _challenge(self) -> dict[str, str]:
+        authority = metadata.AUTHORITY_HOSTS[self.cloud]
+        return {
+            "WWW-Authenticate": f'Bearer realm="", authorization_uri="https://{authority}/common/oauth2/authorize", '
+            'client_id="00000003-0000-0000-c000-000000000000"'
+        }
+
+    def _authenticate(self, req: Request, route: Route, match: re.Match[str]) -> None:
+        """Token (401), the cloud's metadata (400 unknown segment), then permissions (403).
+
+        graph.md 7a/7d; the token's audience must be the cloud's Graph resource whatever host the
+        request named (graph.md 10), checked after its lifetime as token validation does.
+        """
         if req.token is None:
             auth = req.headers.get("Authorization") or ""
             scheme, _, token = auth.partition(" ")
             token = token.strip()
-            challenge = {
-                "WWW-Authenticate": 'Bearer realm="", authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize", client_id="00000003-0000-0000-c000-000000000000"'
-            }
+            challenge = self._challenge()
             if not token or scheme.lower() != "bearer":
                 raise GraphError(
                     401, "InvalidAuthenticationToken", "Access token is empty.", headers=challenge
@@ -516,13 +662,45 @@ class Server:
                     "Lifetime validation failed, the token is expired.",
                     headers=challenge,
                 )
+            if info.audience != self.graph_resource:
+                raise GraphError(
+                    401,
+                    "InvalidAuthenticationToken",
+                    "Access token validation failure. Invalid audience.",
+                    headers=challenge,
+                )
             req.token = info
+            self._count_authenticated()
+        missing = None
+        if route.entity is not None and not metadata.has_type(route.entity, self.cloud):
+            missing = req.path.rstrip("/").rsplit("/", 1)[-1]
+        elif route.segment_check is not None:
+            missing = route.segment_check(self, req, match)
+        if missing is not None:
+            raise GraphError(400, "BadRequest", f"Resource not found for the segment '{missing}'.")
         if route.permissions and not req.token.permissions.intersection(route.permissions):
             raise GraphError(
                 403,
                 "Authorization_RequestDenied",
                 "Insufficient privileges to complete the operation.",
             )
+
+    def _count_authenticated(self) -> None:
+        """Revoke every token after each n-th accepted outer Graph request (``revoke_tokens_every``)."""
+        with self._count_lock:
+            self._authenticated += 1
+            every = self.revoke_every
+            due = every > 0 and self._authenticated % every == 0
+        if due:
+            self.tokens.revoke_all()
+
+    def set_revoke_every(self, n: int) -> None:
+        """Revoke all tokens issued so far after every ``n``-th accepted Graph request; 0 turns it off."""
+        if n < 0:
+            raise ValueError("n must be >= 0")
+        with self._count_lock:
+            self.revoke_every = int(n)
+            self._authenticated = 0
 
     def _no_route(self, req: Request, other_method: bool) -> Response:
         if other_method:
@@ -585,39 +763,66 @@ class Server:
         )
 
     def _fault_response(self, req: Request, fault: Fault, kind: str) -> Response:
+        """The answer of a fault that replaces the route's (reset, body, status)."""
+        if fault.reset:
+            return Response(0, b"", {}, "text/plain", transport="reset")
+        status = fault.status if fault.status is not None else 200
+        if fault.body is not None:
+            return Response(status, fault.body, {}, fault.content_type or JSON_TYPE)
+        if 300 <= status < 400:  # a redirect: no body, the Location (if any) comes from headers
+            return Response(status, b"", {}, fault.content_type or "text/html; charset=utf-8")
         default_code, default_message = _DEFAULT_FAULT.get(
-            fault.status, ("UnknownError", "Injected fault.")
+            status, ("UnknownError", "Injected fault.")
         )
         if kind == "entra":
-            error = {429: "temporarily_unavailable", 503: "temporarily_unavailable"}.get(
-                fault.status, "server_error" if fault.status >= 500 else "invalid_request"
+            error = fault.error or {
+                429: "temporarily_unavailable",
+                503: "temporarily_unavailable",
+            }.get(status, "server_error" if status >= 500 else "invalid_request")
+            code = (
+                fault.code if isinstance(fault.code, int) else (90033 if status >= 429 else 900144)
             )
-            response = self.entra_error_response(
-                req,
-                EntraError(
-                    fault.status,
-                    error,
-                    90033 if fault.status >= 429 else 900144,
-                    fault.message or default_message,
-                ),
+            return self.entra_error_response(
+                req, EntraError(status, error, code, fault.message or default_message)
             )
-        else:
-            inner: dict[str, Any] = {}
-            if (
-                fault.status == 429
-            ):  # graph.md 6: the throttling body's innerError carries code/status
-                inner = {"code": "429", "message": "Please retry after", "status": "429"}
-            response = self.graph_error_response(
-                req,
-                GraphError(
-                    fault.status,
-                    fault.code or default_code,
-                    fault.message or default_message,
-                    inner=inner,
-                ),
-            )
-        response.headers.update(fault.headers)
+        inner: dict[str, Any] = {}
+        if status == 429:  # graph.md 6: the throttling body's innerError carries code/status
+            inner = {"code": "429", "message": "Please retry after", "status": "429"}
+        return self.graph_error_response(
+            req,
+            GraphError(
+                status,
+                str(fault.code) if fault.code is not None else default_code,
+                fault.message or default_message,
+                inner=inner,
+            ),
+        )
+
+
+def _with_next_link(response: Response, url: str) -> Response:
+    """The page with ``@odata.nextLink`` set to ``url``; an answer that is not a page is unchanged."""
+    if not response.content_type.startswith("application/json"):
         return response
+    try:
+        body = msgspec.json.decode(response.body)
+    except msgspec.DecodeError:
+        return response
+    if not isinstance(body, dict) or not isinstance(body.get("value"), list):
+        return response
+    out: dict[str, Any] = {}
+    for key, value in body.items():
+        if key == "@odata.nextLink":
+            continue
+        if key == "value":
+            out["@odata.nextLink"] = url
+        out[key] = value
+    out.setdefault("@odata.nextLink", url)
+    response.body = _encode(out)
+    return response
+
+
+class _Abort(Exception):
+    """Raised by the handler once it dropped the connection on purpose (reset / cut faults)."""
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -636,9 +841,27 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else b""
         headers = Headers(self.headers.items())
         response = state.handle(self.command, self.path, headers, body)
-        self._write(response)
+        if response.transport == "reset":
+            self._drop(reset=True)
+        self._write(response, state)
 
-    def _write(self, response: Response) -> None:
+    def _drop(self, *, reset: bool) -> None:
+        """Close the connection now; ``reset``: with an RST (SO_LINGER 0) rather than a FIN."""
+        self.close_connection = True
+        conn = self.connection
+        if reset:
+            with contextlib.suppress(OSError):
+                conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        for stream in (self.rfile, self.wfile):
+            with contextlib.suppress(OSError, ValueError):
+                stream.close()
+        with contextlib.suppress(OSError):
+            if not reset:
+                conn.shutdown(socket.SHUT_RDWR)
+            conn.close()
+        raise _Abort
+
+    def _write(self, response: Response, state: Server) -> None:
         body = response.body
         try:
             reason = HTTPStatus(response.status).phrase
@@ -657,6 +880,17 @@ class _Handler(BaseHTTPRequestHandler):
         for key, value in response.headers.items():
             lines.append(f"{key}: {value}")
         head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        if response.transport == "cut":
+            self.wfile.write(head + body[: len(body) // 2])
+            self._drop(reset=False)
+        if response.transport == "drip":
+            self.close_connection = True
+            self.wfile.write(head)
+            for i in range(len(body)):
+                if state.stopping.wait(response.drip):
+                    break
+                self.wfile.write(body[i : i + 1])
+            return
         self.wfile.write(head + body)
 
     do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _serve
@@ -688,7 +922,7 @@ class HttpsServer(ThreadingHTTPServer):
         try:
             conn.settimeout(_Handler.timeout)
             self.RequestHandlerClass(conn, client_address, self)
-        except (OSError, ssl.SSLError):
+        except (OSError, ssl.SSLError, _Abort):
             pass
         finally:
             with self._conn_lock:

@@ -6,7 +6,12 @@
 - ``/oauth2PermissionGrants``: ``DelegatedPermissionGrant.Read.All`` or ``Directory.Read.All``; page size
   UNVERIFIED (graph.md 1): directory paging.
 - ``/directoryRoles``: ``RoleManagement.Read.Directory``; takes **no OData parameters at all** (400) and
-  never pages: activated roles only (graph.md 1, 9.8). ``/directoryRoles/{id}/members``: directoryObjects.
+  never pages: activated roles only (graph.md 1, 9.8); ``$top`` is 400 ``Request_UnsupportedQuery``
+  "This resource does not support custom page sizes." (graph.md 10).
+- ``/directoryRoles/{id}/members``: directoryObjects; "supports the ``$select`` OData query parameter
+  [...] returns a default of 1,000 objects and doesn't support pagination using ``$top``"
+  (learn.microsoft.com/graph/api/directoryrole-list-members, graph.md 10): ``$select`` is validated,
+  ``$top`` answers as on ``/directoryRoles``, pages hold 1,000 (a nextLink beyond).
 - ``/users?$expand=manager($select=...)``: manager is single-valued, so the 20-item ``$expand`` cap of
   collections does not apply (graph.md 5); users without a manager carry no ``manager`` property;
   ``$expand`` is not supported in advanced queries (graph.md 5: 400).
@@ -24,10 +29,11 @@ from .odata import (
     EntityType,
     collection,
     context_url,
-    entity_type,
+    graph_type,
     is_advanced,
     projector,
     select_fields,
+    unknown_property,
 )
 
 if TYPE_CHECKING:
@@ -56,8 +62,20 @@ PAGED = ("$select", "$top", "$filter", "$count", "$orderby", "$search", "$skipto
 _EXPAND = re.compile(r"^manager(?:\(\$select=(?P<select>[A-Za-z0-9_,]+)\))?$", re.IGNORECASE)
 
 
+ROLE_MEMBERS_PAGE = 1000
+
+
 def _typed(server: Server, name: str, items: list[dict]) -> EntityType:
-    return entity_type(server, name, lambda: EntityType(name, tuple(items[0])))
+    """``microsoft.graph.<name>`` in the server's cloud, from the model's objects (graph.md 10)."""
+    return graph_type(server, name, tuple(items[0]))
+
+
+def _no_custom_page_size(req: Request) -> None:
+    """``$top`` where Graph sizes pages itself (graph.md 10: directoryRoles, their members)."""
+    if any(k.lower() == "$top" for k in req.query):
+        raise GraphError(
+            400, "Request_UnsupportedQuery", "This resource does not support custom page sizes."
+        )
 
 
 def list_applications(server: Server, req: Request, m: re.Match[str]) -> Response:
@@ -84,9 +102,7 @@ def list_assigned_to(server: Server, req: Request, m: re.Match[str]) -> Response
     if items is None:
         raise not_found(key)
     sample = next((v[0] for v in assigned.values() if v), {"id": None})
-    etype = entity_type(
-        server, "appRoleAssignment", lambda: EntityType("appRoleAssignment", tuple(sample))
-    )
+    etype = graph_type(server, "appRoleAssignment", tuple(sample))
     return collection(
         server,
         req,
@@ -113,27 +129,34 @@ def list_grants(server: Server, req: Request, m: re.Match[str]) -> Response:
 
 def list_roles(server: Server, req: Request, m: re.Match[str]) -> Response:
     """GET /directoryRoles: every activated role in one response; no OData parameter is accepted."""
+    _no_custom_page_size(req)
     given = [k for k in req.query if k.startswith("$")]
     if given:
         raise bad_request(
             f"Query option '{given[0]}' is not supported on directoryRoles: this API does not support "
             "OData query parameters."
         )
+    roles = server.tenant.directory_roles  # type: ignore[attr-defined]
+    project = projector(_typed(server, "directoryRole", roles), None)
     return json_response(
         {
             "@odata.context": context_url(server, "directoryRoles", None),
-            "value": server.tenant.directory_roles,  # type: ignore[attr-defined]
+            "value": [project(r) for r in roles],
         }
     )
 
 
 def list_role_members(server: Server, req: Request, m: re.Match[str]) -> Response:
-    """GET /directoryRoles/{id}/members."""
+    """GET /directoryRoles/{id}/members: ``$select`` only, 1,000 per page, no ``$top``."""
+    _no_custom_page_size(req)
     key = m.group("key")
     members = server.tenant.role_members.get(key)  # type: ignore[attr-defined]
     if members is None:
         raise not_found(key)
-    return directory_objects(server, req, members, "directoryObjects")
+    return directory_objects(
+        server, req, members, "directoryObjects", allowed=("$select", "$skiptoken"),
+        default_top=ROLE_MEMBERS_PAGE,
+    )  # fmt: skip
 
 
 def users_with_manager(server: Server, req: Request) -> Response:
@@ -141,9 +164,7 @@ def users_with_manager(server: Server, req: Request) -> Response:
     raw = req.query.get("$expand", "")
     match = _EXPAND.match(raw.strip())
     if match is None:
-        raise bad_request(
-            f"Parsing OData Select and Expand failed: Could not find a property named '{raw}' on type 'microsoft.graph.user'."
-        )
+        raise unknown_property(raw, "microsoft.graph.user")
     if is_advanced(req):
         raise GraphError(
             400, "Request_UnsupportedQuery", "Expand is not supported with advanced queries."
@@ -158,9 +179,7 @@ def users_with_manager(server: Server, req: Request) -> Response:
     if manager_fields:
         unknown = [f for f in manager_fields if not etype.has(f)]
         if unknown:
-            raise bad_request(
-                f"Could not find a property named '{unknown[0]}' on type 'microsoft.graph.user'."
-            )
+            raise unknown_property(unknown[0], "microsoft.graph.user")
         manager_fields = tuple(etype.by_lower[f.lower()] for f in manager_fields)
     project = projector(etype, fields)
     project_manager = projector(etype, manager_fields)
@@ -192,19 +211,32 @@ def users_with_manager(server: Server, req: Request) -> Response:
 
 def register(table: RouteTable) -> None:
     """App, consent and role routes."""
-    table.add("GET", r"/v1\.0/applications", list_applications, permissions=APP_READ, cost=2)
-    table.add("GET", r"/v1\.0/servicePrincipals", list_service_principals, permissions=APP_READ)
+    table.add(
+        "GET", r"/v1\.0/applications", list_applications, permissions=APP_READ, cost=2,
+        entity="application",
+    )  # fmt: skip
+    table.add(
+        "GET", r"/v1\.0/servicePrincipals", list_service_principals, permissions=APP_READ,
+        entity="servicePrincipal",
+    )  # fmt: skip
     table.add(
         "GET",
         r"/v1\.0/servicePrincipals/(?P<key>[^/]+)/appRoleAssignedTo",
         list_assigned_to,
         permissions=APP_READ,
+        entity="appRoleAssignment",
     )
-    table.add("GET", r"/v1\.0/oauth2PermissionGrants", list_grants, permissions=GRANT_READ, cost=2)
-    table.add("GET", r"/v1\.0/directoryRoles", list_roles, permissions=ROLE_READ)
+    table.add(
+        "GET", r"/v1\.0/oauth2PermissionGrants", list_grants, permissions=GRANT_READ, cost=2,
+        entity="oAuth2PermissionGrant",
+    )  # fmt: skip
+    table.add(
+        "GET", r"/v1\.0/directoryRoles", list_roles, permissions=ROLE_READ, entity="directoryRole"
+    )
     table.add(
         "GET",
         r"/v1\.0/directoryRoles/(?P<key>[^/]+)/members",
         list_role_members,
         permissions=ROLE_READ,
+        entity="directoryObject",
     )

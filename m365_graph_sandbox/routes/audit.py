@@ -276,8 +276,14 @@ def list_provisioning(server: Server, req: Request, m: re.Match[str]) -> Respons
 
 def register(table: RouteTable) -> None:
     """Activity-log routes (AuditLog.Read.All, graph.md 1)."""
-    table.add("GET", r"/v1\.0/auditLogs/signIns", list_sign_ins, permissions=AUDIT_READ)
     table.add(
-        "GET", r"/v1\.0/auditLogs/directoryAudits", list_directory_audits, permissions=AUDIT_READ
+        "GET", r"/v1\.0/auditLogs/signIns", list_sign_ins, permissions=AUDIT_READ, entity="signIn"
     )
-    table.add("GET", r"/v1\.0/auditLogs/provisioning", list_provisioning, permissions=AUDIT_READ)
+    table.add(
+        "GET", r"/v1\.0/auditLogs/directoryAudits", list_directory_audits, permissions=AUDIT_READ,
+        entity="directoryAudit",
+    )  # fmt: skip
+    table.add(
+        "GET", r"/v1\.0/auditLogs/provisioning", list_provisioning, permissions=AUDIT_READ,
+        entity="provisioningObjectSummary",
+    )  # fmt: skip

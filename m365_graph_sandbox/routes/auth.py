@@ -6,6 +6,15 @@ msal fetches ``/{tenant}/v2.0/.well-known/openid-configuration`` in its construc
 secret or a JWT ``client_assertion`` (RS256 with ``x5t`` = SHA-1 thumbprint, or PS256 with ``x5t#S256``;
 graph.md 7a) whose signature is verified with the registered certificate. Errors use Entra's shape and
 codes (graph.md 7d): 7000215, 7000222, 700016, 1002012, 65001, 700027, 700024, 500011, 90002.
+
+The only resource this tenant knows is Microsoft Graph of the sandbox's cloud: the scope is
+``<cloud Graph resource>/.default`` (graph.md 7b: global ``https://graph.microsoft.com``, usgov
+``https://graph.microsoft.us``, china ``https://microsoftgraph.chinacloudapi.cn``) or Graph's application
+id ``00000003-0000-0000-c000-000000000000/.default``. Any other resource, including the host the
+requests go to (the sandbox's own ``https://127.0.0.1:<port>`` or ``localhost``) or another cloud's
+Graph, is Entra's 400 ``invalid_resource`` AADSTS500011 (graph.md 7d, 10: "a scope made from another host
+name is refused"). The issued token's audience is the cloud's Graph resource (both spellings name the
+same service principal), and Graph checks it on every request (server.py).
 """
 
 from __future__ import annotations
@@ -21,6 +30,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 
+from ..metadata import CLOUD_INSTANCES
 from ..server import EntraError, Request, Response, RouteTable, json_response
 
 if TYPE_CHECKING:
@@ -82,9 +92,9 @@ def openid_configuration(server: Server, req: Request, m: re.Match[str]) -> Resp
         "claims_supported": ["sub", "iss", "aud", "exp", "iat", "nbf", "tid", "ver"],
         "kerberos_endpoint": f"{base}/kerberos",
         "tenant_region_scope": "NA",
-        "cloud_instance_name": "microsoftonline.com",
+        "cloud_instance_name": CLOUD_INSTANCES[server.cloud],
         "cloud_graph_host_name": "graph.windows.net",
-        "msgraph_host": "graph.microsoft.com",
+        "msgraph_host": server.graph_resource.removeprefix("https://"),
         "rbac_url": "https://pas.windows.net",
     }
     return Response(200, json_response(doc).body, {}, "application/json; charset=utf-8")
@@ -168,10 +178,16 @@ def _check_assertion(server: Server, assertion: str, client_id: str, token_endpo
         )
 
 
-def _resource_ok(server: Server, resource: str) -> bool:
-    base = server.base_url.rstrip("/")
-    alt = base.replace("127.0.0.1", "localhost")
-    return resource.rstrip("/") in {"https://graph.microsoft.com", GRAPH_APP_ID, base, alt}
+def audience_for(server: Server, resource: str) -> str | None:
+    """The token audience for a requested resource, or None when Entra knows no such resource here.
+
+    Graph of the sandbox's cloud, by its URI or its application id (graph.md 7b, 10), compared without
+    a trailing slash and case-insensitively.
+    """
+    wanted = resource.rstrip("/")
+    if wanted.lower() in {server.graph_resource.lower(), GRAPH_APP_ID}:
+        return server.graph_resource
+    return None
 
 
 def token(server: Server, req: Request, m: re.Match[str]) -> Response:
@@ -235,7 +251,8 @@ def token(server: Server, req: Request, m: re.Match[str]) -> Response:
                 "scope value with /.default suffixed to the resource identifier (application ID URI).",
             )
     resource = scopes[0][: -len("/.default")]
-    if not _resource_ok(server, resource):
+    audience = audience_for(server, resource)
+    if audience is None:
         raise EntraError(
             400,
             "invalid_resource",
@@ -300,7 +317,7 @@ def token(server: Server, req: Request, m: re.Match[str]) -> Response:
         server.client_id,
         server.granted_permissions,
         server.token_lifetime,
-        resource.rstrip("/"),
+        audience,
     )
     body = {
         "token_type": "Bearer",

@@ -28,9 +28,14 @@ def _invalid(message: str = "Invalid batch payload format.") -> GraphError:
 
 
 def _inner_body(response: Response) -> Any:
+    """The inner body as JSON when it is JSON, else as a string (an injected non-JSON body)."""
     if not response.body:
         return None
     if response.content_type.startswith("application/json"):
+        try:
+            msgspec.json.decode(response.body)
+        except msgspec.DecodeError:
+            return response.body.decode("utf-8", "replace")
         return msgspec.Raw(response.body)
     return response.body.decode("utf-8", "replace")
 
@@ -96,7 +101,13 @@ def batch(server: Server, req: Request, m: re.Match[str]) -> Response:
             else (body.encode() if isinstance(body, str) else msgspec.json.encode(body))
         )
         inner = server.handle(
-            item["method"].upper(), target, headers, raw, inner=True, token=req.token
+            item["method"].upper(),
+            target,
+            headers,
+            raw,
+            inner=True,
+            token=req.token,
+            host=req.headers.get("Host") or "",
         )
         statuses[rid] = inner.status
         inner_headers = {"Content-Type": inner.content_type}

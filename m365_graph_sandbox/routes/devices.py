@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from ..server import GraphError, Request, Response, RouteTable
 from .directory import directory_objects
-from .odata import EntityType, collection, entity_type
+from .odata import EntityType, collection, graph_type
 
 if TYPE_CHECKING:
     from ..server import Server
@@ -47,10 +47,8 @@ def not_found(key: str) -> GraphError:
 
 
 def device_type(server: Server) -> EntityType:
-    """The device type as served."""
-    return entity_type(
-        server, "device", lambda: EntityType("device", tuple(server.tenant.devices[0]))
-    )
+    """``microsoft.graph.device`` in the server's cloud (metadata, graph.md 10)."""
+    return graph_type(server, "device", tuple(server.tenant.devices[0]))
 
 
 def list_devices(server: Server, req: Request, m: re.Match[str]) -> Response:
@@ -74,9 +72,7 @@ def _intune(server: Server) -> None:
 
 def _managed_type(server: Server) -> EntityType:
     managed = server.tenant.managed_devices  # type: ignore[attr-defined]
-    return entity_type(
-        server, "managedDevice", lambda: EntityType("managedDevice", tuple(managed[0]))
-    )
+    return graph_type(server, "managedDevice", tuple(managed[0]))
 
 
 def list_managed(server: Server, req: Request, m: re.Match[str]) -> Response:
@@ -98,7 +94,7 @@ def list_detected(server: Server, req: Request, m: re.Match[str]) -> Response:
     """GET /deviceManagement/detectedApps."""
     _intune(server)
     apps = server.tenant.detected_apps  # type: ignore[attr-defined]
-    etype = entity_type(server, "detectedApp", lambda: EntityType("detectedApp", tuple(apps[0])))
+    etype = graph_type(server, "detectedApp", tuple(apps[0]))
     return collection(
         server,
         req,
@@ -139,22 +135,26 @@ def list_app_devices(server: Server, req: Request, m: re.Match[str]) -> Response
 
 def register(table: RouteTable) -> None:
     """Device and Intune routes."""
-    table.add("GET", r"/v1\.0/devices", list_devices, permissions=DEVICE_READ)
+    table.add("GET", r"/v1\.0/devices", list_devices, permissions=DEVICE_READ, entity="device")
     table.add(
         "GET",
         r"/v1\.0/devices/(?P<key>[^/]+)/registeredOwners",
         list_owners,
         permissions=DEVICE_READ,
+        entity="directoryObject",
     )
     table.add(
-        "GET", r"/v1\.0/deviceManagement/managedDevices", list_managed, permissions=INTUNE_READ
-    )
+        "GET", r"/v1\.0/deviceManagement/managedDevices", list_managed, permissions=INTUNE_READ,
+        entity="managedDevice",
+    )  # fmt: skip
     table.add(
-        "GET", r"/v1\.0/deviceManagement/detectedApps", list_detected, permissions=INTUNE_READ
-    )
+        "GET", r"/v1\.0/deviceManagement/detectedApps", list_detected, permissions=INTUNE_READ,
+        entity="detectedApp",
+    )  # fmt: skip
     table.add(
         "GET",
         r"/v1\.0/deviceManagement/detectedApps/(?P<key>[^/]+)/managedDevices",
         list_app_devices,
         permissions=INTUNE_READ,
+        entity="managedDevice",
     )

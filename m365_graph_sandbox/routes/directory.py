@@ -15,7 +15,7 @@ from ..server import GraphError, Request, Response, RouteTable
 from .odata import (
     EntityType,
     collection,
-    entity_type,
+    graph_type,
     is_advanced,
     projector,
     select_fields,
@@ -47,7 +47,8 @@ USER_DEFAULT = (
     "businessPhones", "displayName", "givenName", "jobTitle", "mail", "mobilePhone", "officeLocation",
     "preferredLanguage", "surname", "userPrincipalName", "id",
 )  # fmt: skip
-#: Valid v1.0 user properties the model does not generate (returned as these values when selected).
+#: Values of v1.0 user properties the model does not generate, when selected (which properties are
+#: valid is the cloud's metadata, graph.md 10; unlisted ones are ``null`` or ``[]``).
 USER_EXTRAS: dict[str, Any] = {
     "consentProvidedForMinor": None,
     "legalAgeGroupClassification": None,
@@ -57,7 +58,6 @@ USER_EXTRAS: dict[str, Any] = {
     "employeeOrgData": None,
     "onPremisesExtensionAttributes": {f"extensionAttribute{i}": None for i in range(1, 16)},
     "onPremisesProvisioningErrors": [],
-    "onPremisesSipInfo": None,
     "provisionedPlans": [],
     "serviceProvisioningErrors": [],
     "authorizationInfo": None,
@@ -83,29 +83,34 @@ GROUP_LIST_ONLY_SINGLE = frozenset(
 
 
 def user_type(server: Server) -> EntityType:
-    """The user type as served (properties from the model plus known unmodelled ones)."""
-    return entity_type(
+    """``microsoft.graph.user`` in the server's cloud (metadata, graph.md 10), default 11 properties."""
+    return graph_type(
         server,
         "user",
-        lambda: EntityType(
-            "user", tuple(server.tenant.users[0]), USER_EXTRAS, USER_DEFAULT, USER_LIST_ONLY_SINGLE
-        ),
+        tuple(server.tenant.users[0]),
+        values=USER_EXTRAS,
+        default=USER_DEFAULT,
+        list_unsupported=USER_LIST_ONLY_SINGLE,
     )
 
 
 def group_type(server: Server) -> EntityType:
-    """The group type as served (every property by default, as Graph does for groups)."""
-    return entity_type(
+    """``microsoft.graph.group`` in the server's cloud (every modelled property by default)."""
+    return graph_type(
         server,
         "group",
-        lambda: EntityType(
-            "group", tuple(server.tenant.groups[0]), GROUP_EXTRAS, None, GROUP_LIST_ONLY_SINGLE
-        ),
+        tuple(server.tenant.groups[0]),
+        values=GROUP_EXTRAS,
+        list_unsupported=GROUP_LIST_ONLY_SINGLE,
     )
 
 
 def member_types(server: Server) -> dict[str, EntityType]:
-    """Every type a group member can have."""
+    """Every type a directoryObject collection can hold (members, owners, role members).
+
+    ``$select`` on such a collection accepts a property when any of these types has it in the cloud's
+    metadata; each item carries the selected properties of its own type.
+    """
 
     def build() -> dict[str, EntityType]:
         t = server.tenant
@@ -116,7 +121,7 @@ def member_types(server: Server) -> dict[str, EntityType]:
             ("orgContact", t.contacts),
         ):
             keys = tuple(objects[0]) if objects else ("id",)
-            out[kind] = EntityType(kind, keys)
+            out[kind] = graph_type(server, kind, keys)
         return out
 
     return server.cache.get("directory.member_types") or server.cache.setdefault(
@@ -218,7 +223,15 @@ def list_members(server: Server, req: Request, m: re.Match[str]) -> Response:
     return directory_objects(server, req, tenant.memberships.get(key, []), "directoryObjects")
 
 
-def directory_objects(server: Server, req: Request, refs: list[dict], fragment: str) -> Response:
+def directory_objects(
+    server: Server,
+    req: Request,
+    refs: list[dict],
+    fragment: str,
+    *,
+    allowed: tuple[str, ...] = ("$select", "$top", "$skiptoken", "$count"),
+    default_top: int = 100,
+) -> Response:
     """A directoryObject collection (members, owners, role members) with ``@odata.type`` per item.
 
     Each item has the selected properties its type has; a type the token cannot read shows only its id.
@@ -246,7 +259,8 @@ def directory_objects(server: Server, req: Request, refs: list[dict], fragment: 
         refs,
         types["user"],
         fragment=fragment,
-        allowed=("$select", "$top", "$skiptoken", "$count"),
+        allowed=allowed,
+        default_top=default_top,
         project=lambda ref: per_type[objects[ref["id"]][0]](objects[ref["id"]][1]),
         fields=fields,
     )
@@ -254,12 +268,15 @@ def directory_objects(server: Server, req: Request, refs: list[dict], fragment: 
 
 def register(table: RouteTable) -> None:
     """Directory routes (permissions: graph.md 1 table)."""
-    table.add("GET", r"/v1\.0/users", list_users, permissions=USER_READ, cost=2)
-    table.add("GET", r"/v1\.0/users/\$count", count_users, permissions=USER_READ)
-    table.add("GET", r"/v1\.0/users/(?P<key>[^/]+)", get_user, permissions=USER_READ)
-    table.add("GET", r"/v1\.0/groups", list_groups, permissions=GROUP_READ)
-    table.add("GET", r"/v1\.0/groups/\$count", count_groups, permissions=GROUP_READ)
-    table.add("GET", r"/v1\.0/groups/(?P<key>[^/]+)", get_group, permissions=GROUP_READ)
+    user = {"permissions": USER_READ, "entity": "user"}
+    group = {"permissions": GROUP_READ, "entity": "group"}
+    table.add("GET", r"/v1\.0/users", list_users, cost=2, **user)
+    table.add("GET", r"/v1\.0/users/\$count", count_users, **user)
+    table.add("GET", r"/v1\.0/users/(?P<key>[^/]+)", get_user, **user)
+    table.add("GET", r"/v1\.0/groups", list_groups, **group)
+    table.add("GET", r"/v1\.0/groups/\$count", count_groups, **group)
+    table.add("GET", r"/v1\.0/groups/(?P<key>[^/]+)", get_group, **group)
     table.add(
-        "GET", r"/v1\.0/groups/(?P<key>[^/]+)/members", list_members, permissions=GROUP_READ, cost=3
-    )
+        "GET", r"/v1\.0/groups/(?P<key>[^/]+)/members", list_members, permissions=GROUP_READ,
+        cost=3, entity="directoryObject",
+    )  # fmt: skip

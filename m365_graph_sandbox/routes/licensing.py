@@ -6,7 +6,7 @@ import re
 from typing import TYPE_CHECKING
 
 from ..server import Request, Response, RouteTable
-from .odata import EntityType, collection, entity_type, single
+from .odata import EntityType, collection, graph_type, single
 
 if TYPE_CHECKING:
     from ..server import Server
@@ -22,10 +22,8 @@ SKU_READ = (
 
 
 def sku_type(server: Server) -> EntityType:
-    """The subscribedSku type as served."""
-    return entity_type(
-        server, "subscribedSku", lambda: EntityType("subscribedSku", tuple(server.tenant.skus[0]))
-    )
+    """``microsoft.graph.subscribedSku`` in the server's cloud (metadata, graph.md 10)."""
+    return graph_type(server, "subscribedSku", tuple(server.tenant.skus[0]))
 
 
 def list_skus(server: Server, req: Request, m: re.Match[str]) -> Response:
@@ -51,5 +49,6 @@ def get_sku(server: Server, req: Request, m: re.Match[str]) -> Response:
 
 def register(table: RouteTable) -> None:
     """Licensing routes."""
-    table.add("GET", r"/v1\.0/subscribedSkus", list_skus, permissions=SKU_READ, cost=3)
-    table.add("GET", r"/v1\.0/subscribedSkus/(?P<key>[^/]+)", get_sku, permissions=SKU_READ)
+    sku = {"permissions": SKU_READ, "entity": "subscribedSku"}
+    table.add("GET", r"/v1\.0/subscribedSkus", list_skus, cost=3, **sku)
+    table.add("GET", r"/v1\.0/subscribedSkus/(?P<key>[^/]+)", get_sku, **sku)

@@ -1,8 +1,11 @@
 """OData query options and paging for directory collections, written once (graph.md 5).
 
-- ``$select``: validated (``Could not find a property named 'x' on type 'microsoft.graph.user'.``),
-  case-insensitive, selected properties are returned even when null; without it a type's default
-  projection (users: the 11 default properties; graph.md 1 "Default projection is only 11 props").
+- ``$select``: validated against Microsoft's v1.0 metadata of the sandbox's cloud (graph.md 10,
+  ``metadata.py``): an unknown property is 400 ``BadRequest`` "Parsing OData Select and Expand failed:
+  Could not find a property named 'x' on type 'microsoft.graph.user'."; case-insensitive; selected
+  properties are returned even when null; without it a type's default projection (users: the 11 default
+  properties; graph.md 1 "Default projection is only 11 props"). Objects carry only properties the
+  cloud's metadata defines (graph.md 10: e.g. no ``group.organizationId`` in usgov/china).
 - ``$top``: 1..max (999, or 500 for users with ``signInActivity``), else 400 ``Invalid page size``.
 - paging: default page 100, ``@odata.nextLink`` is absolute, keeps the original query and adds an opaque
   ``$skiptoken``; pages may be empty (``empty_pages`` inserts one between real pages); headers are not
@@ -25,6 +28,7 @@ from urllib.parse import quote, urlencode
 
 import msgspec
 
+from .. import metadata
 from ..server import GraphError, Request, Response, bad_request
 
 if TYPE_CHECKING:
@@ -36,19 +40,36 @@ KNOWN_OPTIONS = {
 }  # fmt: skip
 
 
+#: Collection-valued properties (per the v1.0 resource docs) the model may not generate: Graph answers
+#: an unset collection with ``[]``, not ``null``. Any other unmodelled property is selected as ``null``.
+COLLECTION_PROPERTIES = frozenset(
+    {
+        "addIns", "addresses", "alternativeNames", "alternativeSecurityIds", "appRoles",
+        "assignedLabels", "assignedLicenses", "assignedPlans", "businessPhones", "creationOptions",
+        "deviceActionResults", "identities", "imAddresses", "infoCatalogs", "interests",
+        "keyCredentials", "licenseAssignmentStates", "managerApplications",
+        "notificationEmailAddresses", "oauth2PermissionScopes", "onPremisesProvisioningErrors",
+        "otherMails", "passwordCredentials", "pastProjects", "phones", "physicalIds",
+        "provisionedPlans", "proxyAddresses", "replyUrls", "resourceSpecificApplicationPermissions",
+        "responsibilities", "schools", "serviceProvisioningErrors", "skills", "systemLabels",
+    }
+)  # fmt: skip
+
+
 @dataclass
 class EntityType:
-    """Properties of one Graph type as the sandbox serves it."""
+    """Properties of one Graph type as the sandbox serves it (see :func:`graph_type`)."""
 
     name: str  # e.g. "user"
-    stored: tuple[str, ...]  # properties present on every object of the model
+    stored: tuple[str, ...]  # model properties the cloud's metadata defines
     extras: dict[str, Any] = field(
         default_factory=dict
-    )  # valid v1.0 properties not modelled: default
+    )  # valid properties the model does not generate: their value when selected
     default: tuple[str, ...] | None = (
         None  # projection without $select (None: every stored property)
     )
     list_unsupported: frozenset[str] = frozenset()  # only on GET by id: 501 on lists (graph.md 1)
+    exact: bool = True  # the model's objects hold exactly ``stored`` (identity projection)
     by_lower: dict[str, str] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -62,6 +83,52 @@ class EntityType:
     def has(self, prop: str) -> bool:
         """Whether ``prop`` exists on this type."""
         return prop.lower() in self.by_lower
+
+
+def graph_type(
+    server: Server,
+    name: str,
+    keys: Sequence[str],
+    *,
+    values: dict[str, Any] | None = None,
+    default: Sequence[str] | None = None,
+    list_unsupported: frozenset[str] = frozenset(),
+) -> EntityType:
+    """``microsoft.graph.<name>`` in the server's cloud, built once per server (graph.md 10).
+
+    Its properties are the cloud's metadata (``metadata.properties``); ``keys`` are the model objects'
+    keys: those the metadata lacks for the cloud are never served, metadata properties the model lacks
+    are selected as ``values[p]`` (else ``[]`` for collections, ``null`` otherwise).
+    ``list_unsupported`` properties are selectable on a GET by id only (501 on lists, graph.md 1).
+    """
+
+    def build() -> EntityType:
+        props = metadata.properties(name, server.cloud)
+        allowed = set(props)
+        stored = tuple(k for k in keys if k in allowed)
+        given = values or {}
+        unsupported = frozenset(list_unsupported) & allowed
+        extras = {
+            p: given.get(p, [] if p in COLLECTION_PROPERTIES else None)
+            for p in props
+            if p not in stored
+        }
+        projection = None if default is None else tuple(p for p in default if p in allowed)
+        return EntityType(
+            name, stored, extras, projection, unsupported, exact=len(stored) == len(keys)
+        )
+
+    return entity_type(server, name, build)
+
+
+def unknown_property(name: str, type_name: str) -> GraphError:
+    """Graph's answer to a ``$select`` (or ``$expand``) of a property the type lacks (graph.md 10)."""
+    return GraphError(
+        400,
+        "BadRequest",
+        "Parsing OData Select and Expand failed: Could not find a property named "
+        f"'{name}' on type '{type_name}'.",
+    )
 
 
 def select_fields(
@@ -95,7 +162,7 @@ def select_fields(
             type_name = (
                 etypes[0].qualified if len(etypes) == 1 else "microsoft.graph.directoryObject"
             )
-            raise bad_request(f"Could not find a property named '{name}' on type '{type_name}'.")
+            raise unknown_property(name, type_name)
         if canonical not in fields:
             fields.append(canonical)
     return tuple(fields)
@@ -104,9 +171,9 @@ def select_fields(
 def projector(etype: EntityType, fields: tuple[str, ...] | None) -> Callable[[dict], dict]:
     """A function giving an object's projection: selected properties (nulls kept) or the default set."""
     if fields is None:
-        if etype.default is None:
+        if etype.default is None and etype.exact:
             return lambda obj: obj
-        fields = etype.default
+        fields = etype.default if etype.default is not None else etype.stored
     stored = tuple(f for f in fields if f in etype.stored)
     extra = {f: etype.extras[f] for f in fields if f not in etype.stored and f in etype.extras}
     if not extra:

@@ -6,7 +6,7 @@ import re
 from typing import TYPE_CHECKING
 
 from ..server import Request, Response, RouteTable
-from .odata import EntityType, collection, entity_type, single
+from .odata import EntityType, collection, graph_type, single
 
 if TYPE_CHECKING:
     from ..server import Server
@@ -26,19 +26,13 @@ DOMAIN_READ = (
 
 
 def org_type(server: Server) -> EntityType:
-    """The organization type as served."""
-    return entity_type(
-        server,
-        "organization",
-        lambda: EntityType("organization", tuple(server.tenant.organization)),
-    )
+    """``microsoft.graph.organization`` in the server's cloud (usgov/china: no defaultUsageLocation)."""
+    return graph_type(server, "organization", tuple(server.tenant.organization))
 
 
 def domain_type(server: Server) -> EntityType:
-    """The domain type as served."""
-    return entity_type(
-        server, "domain", lambda: EntityType("domain", tuple(server.tenant.domains[0]))
-    )
+    """``microsoft.graph.domain`` in the server's cloud."""
+    return graph_type(server, "domain", tuple(server.tenant.domains[0]))
 
 
 def list_organization(server: Server, req: Request, m: re.Match[str]) -> Response:
@@ -78,7 +72,9 @@ def get_domain(server: Server, req: Request, m: re.Match[str]) -> Response:
 
 def register(table: RouteTable) -> None:
     """Organization routes."""
-    table.add("GET", r"/v1\.0/organization", list_organization, permissions=ORG_READ)
-    table.add("GET", r"/v1\.0/organization/(?P<key>[^/]+)", get_organization, permissions=ORG_READ)
-    table.add("GET", r"/v1\.0/domains", list_domains, permissions=DOMAIN_READ)
-    table.add("GET", r"/v1\.0/domains/(?P<key>[^/]+)", get_domain, permissions=DOMAIN_READ)
+    org = {"permissions": ORG_READ, "entity": "organization"}
+    domain = {"permissions": DOMAIN_READ, "entity": "domain"}
+    table.add("GET", r"/v1\.0/organization", list_organization, **org)
+    table.add("GET", r"/v1\.0/organization/(?P<key>[^/]+)", get_organization, **org)
+    table.add("GET", r"/v1\.0/domains", list_domains, **domain)
+    table.add("GET", r"/v1\.0/domains/(?P<key>[^/]+)", get_domain, **domain)

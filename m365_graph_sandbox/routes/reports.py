@@ -8,6 +8,12 @@ a quoted string literal in D7/D30/D90/D180; ``date`` is an unquoted Edm.Date wit
 400 for a date on a period-only report, a date too old, or an unknown period. 14 requests per 10 minutes
 per report API per app (429 with Retry-After beyond). ``GET /admin/reportSettings`` needs
 ReportSettings.Read.All; ``PATCH`` needs ReportSettings.ReadWrite.All.
+
+Per cloud (graph.md 10, ``metadata.py``): a report function the cloud's metadata does not list (usgov
+has only the three print-job functions, china none) is 400 ``BadRequest`` "Resource not found for the
+segment '<function>'."; ``/admin/reportSettings`` exists only where the metadata has
+``adminReportSettings`` (global), elsewhere "Resource not found for the segment 'reportSettings'.". A
+function the cloud lists but the sandbox does not model is 501 ``NotImplemented``.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import time
 from collections import deque
 from typing import TYPE_CHECKING
 
+from .. import metadata
 from ..model.reports import NAME_HEADERS, PERIODS, REPORTS, conceal
 from ..server import GraphError, Request, Response, RouteTable, bad_request, json_response
 
@@ -119,7 +126,9 @@ def get_report(server: Server, req: Request, m: re.Match[str]) -> Response:
     """GET /reports/{function}(args): 302 to a download URL."""
     function = m.group("function")
     if function not in REPORTS:
-        raise GraphError(400, "BadRequest", f"Resource not found for the segment '{function}'.")
+        raise GraphError(
+            501, "NotImplemented", f"The sandbox does not model the report function '{function}'."
+        )
     day, period = _parse_args(function, m.group("args") or "")
     data = server.tenant.usage
     if day is not None:
@@ -178,14 +187,27 @@ def patch_settings(server: Server, req: Request, m: re.Match[str]) -> Response:
     return Response(204, b"", {}, "text/plain")
 
 
+def unknown_function(server: Server, req: Request, m: re.Match[str]) -> str | None:
+    """The function name when the cloud's metadata has no such reportRoot function (graph.md 10)."""
+    function = m.group("function")
+    return None if function in metadata.report_functions(server.cloud) else function
+
+
 def register(table: RouteTable) -> None:
     """Report routes."""
     table.add(
         "GET",
-        r"/v1\.0/reports/(?P<function>get\w+)(?:\((?P<args>[^)]*)\))?",
+        r"/v1\.0/reports/(?P<function>\w+)(?:\((?P<args>[^)]*)\))?",
         get_report,
         permissions=REPORTS_READ,
+        segment_check=unknown_function,
     )
     table.add("GET", r"/download/(?P<token>[A-Za-z0-9_-]+)", download, kind="download")
-    table.add("GET", r"/v1\.0/admin/reportSettings", get_settings, permissions=SETTINGS_READ)
-    table.add("PATCH", r"/v1\.0/admin/reportSettings", patch_settings, permissions=SETTINGS_WRITE)
+    settings = {"entity": "adminReportSettings"}
+    table.add(
+        "GET", r"/v1\.0/admin/reportSettings", get_settings, permissions=SETTINGS_READ, **settings
+    )
+    table.add(
+        "PATCH", r"/v1\.0/admin/reportSettings", patch_settings, permissions=SETTINGS_WRITE,
+        **settings,
+    )  # fmt: skip

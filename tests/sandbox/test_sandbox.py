@@ -85,7 +85,7 @@ def test_token_with_certificate_thumbprint_and_sha256(sb):
     pem = Path(sb.cert_key_path).read_text()
     result = msal_app(
         sb, {"private_key": pem, "thumbprint": sb.cert_thumbprint}
-    ).acquire_token_for_client(scopes=[f"{sb.base_url}/.default"])
+    ).acquire_token_for_client(scopes=["00000003-0000-0000-c000-000000000000/.default"])
     assert "access_token" in result, result
     public = Path(sb.cert_path).read_text()
     result = msal_app(
@@ -217,10 +217,11 @@ def test_query_option_errors(sb):
     assert "999" in error["message"]
     assert_graph_error(s.get(f"{sb.base_url}/v1.0/users?$top=0"), 400, "Request_BadRequest")
     error = assert_graph_error(
-        s.get(f"{sb.base_url}/v1.0/users?$select=id,nope"), 400, "Request_BadRequest"
+        s.get(f"{sb.base_url}/v1.0/users?$select=id,nope"), 400, "BadRequest"
     )
-    assert (
-        error["message"] == "Could not find a property named 'nope' on type 'microsoft.graph.user'."
+    assert error["message"] == (
+        "Parsing OData Select and Expand failed: Could not find a property named 'nope' on type "
+        "'microsoft.graph.user'."
     )
     assert_graph_error(s.get(f"{sb.base_url}/v1.0/users?$skip=5"), 400, "Request_BadRequest")
     assert_graph_error(
