@@ -176,26 +176,22 @@ class Sandbox:
     @property
     def ca_bundle(self) -> str:
         """System CA bundle + the sandbox certificate (for ``REQUESTS_CA_BUNDLE``)."""
-        self._require_started()
-        return self.tls.ca_bundle
+        return self._require_started().ca_bundle
 
     @property
     def cert_key_path(self) -> str:
         """PEM private key of the registered client certificate."""
-        self._require_started()
-        return self.tls.client_key
+        return self._require_started().client_key
 
     @property
     def cert_path(self) -> str:
         """PEM of the registered client certificate (for ``public_certificate``)."""
-        self._require_started()
-        return self.tls.client_cert
+        return self._require_started().client_cert
 
     @property
     def cert_thumbprint(self) -> str:
         """SHA-1 hex thumbprint of the registered client certificate (x5t)."""
-        self._require_started()
-        return self.tls.client_thumbprint
+        return self._require_started().client_thumbprint
 
     @property
     def requests(self) -> list[RequestLog]:
@@ -291,9 +287,10 @@ class Sandbox:
         )
         return info.token
 
-    def _require_started(self) -> None:
+    def _require_started(self) -> tls.TlsFiles:
         if self.tls is None:
             raise RuntimeError("Sandbox not started: call start() or use it as a context manager")
+        return self.tls
 
     def __repr__(self) -> str:
         state = self.base_url or "stopped"

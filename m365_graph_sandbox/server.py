@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict, cast
 from urllib.parse import parse_qsl, urlsplit
 
 import msgspec
@@ -181,6 +181,13 @@ def json_response(obj: Any, status: int = 200, headers: dict[str, str] | None = 
 Handler = Callable[["Server", Request, "re.Match[str]"], Response]
 #: ``(server, request, match) -> the URL segment the cloud's metadata lacks, or None``
 SegmentCheck = Callable[["Server", Request, "re.Match[str]"], "str | None"]
+
+
+class RouteOptions(TypedDict):
+    """``RouteTable.add`` options a route module shares between its routes (``**opts``)."""
+
+    permissions: Iterable[str]
+    entity: str
 
 
 @dataclass
@@ -484,6 +491,10 @@ def now_iso_inner() -> str:
 class Server:
     """Sandbox state shared by all handlers: tenant, app registration, tokens, faults, log, routes."""
 
+    #: activity-log throttle ``(requests, seconds)`` or None (off); set by ``Sandbox`` only, so
+    #: routes/audit.py reads it with a default (declared, no class-level value)
+    audit_throttle: tuple[int, float] | None
+
     def __init__(
         self,
         tenant: Tenant,
@@ -575,9 +586,11 @@ class Server:
             elif route is None:
                 response = self._no_route(req, bool(match))
             else:
+                # a route was found, so ``match`` is its re.Match (RouteTable.match's contract)
+                found = cast("re.Match[str]", match)
                 if route.kind == "graph":
-                    self._authenticate(req, route, match)
-                response = route.handler(self, req, match)
+                    self._authenticate(req, route, found)
+                response = route.handler(self, req, found)
                 if route.kind == "graph":
                     response.headers.setdefault("x-ms-resource-unit", str(self._cost(route, req)))
         except GraphError as exc:
@@ -902,6 +915,8 @@ class HttpsServer(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
     allow_reuse_address = True
+    #: typeshed types it with ``Self``, which mypy does not bind when called on ``self`` here
+    RequestHandlerClass: Callable[[Any, Any, HttpsServer], BaseHTTPRequestHandler]
 
     def __init__(self, address: tuple[str, int], state: Server, context: ssl.SSLContext) -> None:
         self.state = state

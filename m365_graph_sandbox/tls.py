@@ -47,7 +47,7 @@ def _name(common_name: str) -> x509.Name:
 
 
 def _self_signed(key, common_name: str, *, server: bool) -> x509.Certificate:  # noqa: ANN001
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     builder = (
         x509.CertificateBuilder()
         .subject_name(_name(common_name))

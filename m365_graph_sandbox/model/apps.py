@@ -111,9 +111,9 @@ def build(tenant: Tenant) -> None:
         signInAudience="AzureADMultipleOrgs",
     )
     _add_sp(tenant, graph)
-    tenant.applications = []  # type: ignore[attr-defined]
+    tenant.applications = []
     assigned: dict[str, list[dict]] = {sp["id"]: [] for sp in tenant.service_principals}
-    tenant.app_role_assigned_to = assigned  # type: ignore[attr-defined]
+    tenant.app_role_assigned_to = assigned
     members = [u for u in tenant.users if u["userType"] == "Member"] or tenant.users
     for i in range(tenant.user_count // 100 + 5):
         app_id = new_guid(rng)
@@ -183,7 +183,7 @@ def build(tenant: Tenant) -> None:
         sp = _sp(tenant, rng, name, new_guid(rng), new_guid(rng))
         _add_sp(tenant, sp)
         assigned.setdefault(sp["id"], [])
-    tenant.oauth2_grants = []  # type: ignore[attr-defined]
+    tenant.oauth2_grants = []
     clients = [sp for sp in tenant.service_principals if sp is not graph]
     for sp in clients:
         if rng.random() < 0.6:
@@ -193,7 +193,7 @@ def build(tenant: Tenant) -> None:
             _grant(rng, rng.choice(clients), graph, "Principal", user["id"])
         )
     _roles(tenant, rng, members, clients)
-    tenant.managers = {}  # type: ignore[attr-defined]
+    tenant.managers = {}
     for i, user in enumerate(members[1:], start=1):
         if rng.random() < 0.9:
             tenant.managers[user["id"]] = members[rng.randrange(0, max(1, i // 4) + 1)]["id"]
@@ -227,10 +227,10 @@ def _grant(rng: Any, client: dict, resource: dict, consent: str, principal: str 
 
 
 def _roles(tenant: Tenant, rng: Any, members: list[dict], clients: list[dict]) -> None:
-    tenant.directory_roles = []  # type: ignore[attr-defined]
-    tenant.role_members = {}  # type: ignore[attr-defined]
+    tenant.directory_roles = []
+    tenant.role_members = {}
     for template_id, name in ROLES:
-        role = {
+        role: dict[str, Any] = {
             "id": new_guid(rng),
             "deletedDateTime": None,
             "description": f"Can manage {name.replace(' Administrator', '').lower()} settings.",

@@ -36,10 +36,10 @@ APPS = [
 def build(tenant: Tenant) -> None:
     """Enrich devices, add owners, Intune managed devices and detected apps."""
     rng = tenant.rng_for("devices")
-    tenant.device_owners = {}  # type: ignore[attr-defined]
-    tenant.managed_devices = []  # type: ignore[attr-defined]
-    tenant.detected_apps = []  # type: ignore[attr-defined]
-    tenant.detected_app_devices = {}  # type: ignore[attr-defined]
+    tenant.device_owners = {}
+    tenant.managed_devices = []
+    tenant.detected_apps = []
+    tenant.detected_app_devices = {}
     members = [u for u in tenant.users if u["userType"] == "Member"] or tenant.users
     for device in tenant.devices:
         os_name = device["operatingSystem"]

@@ -103,7 +103,7 @@ def build(tenant: Tenant) -> None:
     present = [p for p, (_, _, premium) in SKUS.items() if tenant.premium or not premium]
     tenant.skus = []
     for part in present:
-        sku_id, plans, _ = SKUS[part]
+        sku_id, plan_names, _ = SKUS[part]
         tenant.skus.append(
             {
                 "accountId": tenant.tenant_id,
@@ -120,7 +120,7 @@ def build(tenant: Tenant) -> None:
                         "provisioningStatus": "Success",
                         "appliesTo": "User" if name != "EXCHANGE_S_FOUNDATION" else "Company",
                     }
-                    for name in plans
+                    for name in plan_names
                 ],
                 "skuId": sku_id,
                 "skuPartNumber": part,
@@ -159,7 +159,8 @@ def build(tenant: Tenant) -> None:
         found = cache.get(key)
         if found is None:
             when = tenant.iso(wave * 30 * 86400 + 3600 * 9)
-            licenses, plans = [], []
+            licenses: list[dict[str, Any]] = []
+            plans: list[dict[str, str]] = []
             for part, disabled in parts:
                 sku_id, names, _ = SKUS[part]
                 licenses.append({"disabledPlans": [PLANS[n][0] for n in disabled], "skuId": sku_id})

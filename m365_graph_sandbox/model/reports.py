@@ -298,7 +298,7 @@ class UsageData:
 
 def build(tenant: Tenant) -> None:
     """Report subjects from the tenant's users and Microsoft 365 groups; default report options."""
-    tenant.report_options = ReportOptions()  # type: ignore[attr-defined]
+    tenant.report_options = ReportOptions()
     rng = tenant.rng_for("reports")
     data = UsageData(tenant)
     for n, user in enumerate(tenant.users):
@@ -332,7 +332,7 @@ def build(tenant: Tenant) -> None:
                 "name": owner["name"],
             }
         )
-    tenant.usage = data  # type: ignore[attr-defined]
+    tenant.usage = data
 
 
 def onedrive_subjects(data: UsageData) -> list[dict[str, Any]]:

@@ -6,7 +6,11 @@ import calendar
 import gc
 import random
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .audit import AuditLogs
+    from .reports import ReportOptions, UsageData
 
 #: Fixed "now" of generated data, so the same seed always gives the same tenant (dates are relative to it).
 ANCHOR = calendar.timegm((2025, 6, 2, 8, 0, 0))
@@ -52,6 +56,33 @@ class Tenant:
     (group id -> list of ``{"@odata.type", "id"}`` refs). Treat them as read-only: the server shares
     nested lists between objects.
     """
+
+    # Set by the area modules' ``build`` (declared here so they are typed; no class-level values).
+    # organization
+    company: str
+    default_domain: str
+    secondary_domain: str
+    initial_domain: str
+    onprem_domain: str
+    # directory: each user's age in seconds before the anchor, parallel to ``users``
+    user_ages: list[int]
+    # devices
+    device_owners: dict[str, list[dict[str, str]]]
+    managed_devices: list[dict[str, Any]]
+    detected_apps: list[dict[str, Any]]
+    detected_app_devices: dict[str, list[str]]
+    # apps and roles
+    applications: list[dict[str, Any]]
+    app_role_assigned_to: dict[str, list[dict[str, Any]]]
+    oauth2_grants: list[dict[str, Any]]
+    managers: dict[str, str]
+    directory_roles: list[dict[str, Any]]
+    role_members: dict[str, list[dict[str, str]]]
+    # reports
+    report_options: ReportOptions
+    usage: UsageData
+    # audit
+    audit: AuditLogs
 
     def __init__(
         self, users: int = 300, seed: int = 42, *, premium: bool = True, anchor: float = ANCHOR

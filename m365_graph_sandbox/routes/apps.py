@@ -80,7 +80,7 @@ def _no_custom_page_size(req: Request) -> None:
 
 def list_applications(server: Server, req: Request, m: re.Match[str]) -> Response:
     """GET /applications."""
-    apps = server.tenant.applications  # type: ignore[attr-defined]
+    apps = server.tenant.applications
     return collection(
         server, req, apps, _typed(server, "application", apps), fragment="applications"
     )
@@ -97,7 +97,7 @@ def list_service_principals(server: Server, req: Request, m: re.Match[str]) -> R
 def list_assigned_to(server: Server, req: Request, m: re.Match[str]) -> Response:
     """GET /servicePrincipals/{id}/appRoleAssignedTo."""
     key = m.group("key")
-    assigned = server.tenant.app_role_assigned_to  # type: ignore[attr-defined]
+    assigned = server.tenant.app_role_assigned_to
     items = assigned.get(key)
     if items is None:
         raise not_found(key)
@@ -115,7 +115,7 @@ def list_assigned_to(server: Server, req: Request, m: re.Match[str]) -> Response
 
 def list_grants(server: Server, req: Request, m: re.Match[str]) -> Response:
     """GET /oauth2PermissionGrants."""
-    grants = server.tenant.oauth2_grants  # type: ignore[attr-defined]
+    grants = server.tenant.oauth2_grants
     etype = _typed(server, "oAuth2PermissionGrant", grants)
     return collection(
         server,
@@ -136,7 +136,7 @@ def list_roles(server: Server, req: Request, m: re.Match[str]) -> Response:
             f"Query option '{given[0]}' is not supported on directoryRoles: this API does not support "
             "OData query parameters."
         )
-    roles = server.tenant.directory_roles  # type: ignore[attr-defined]
+    roles = server.tenant.directory_roles
     project = projector(_typed(server, "directoryRole", roles), None)
     return json_response(
         {
@@ -150,7 +150,7 @@ def list_role_members(server: Server, req: Request, m: re.Match[str]) -> Respons
     """GET /directoryRoles/{id}/members: ``$select`` only, 1,000 per page, no ``$top``."""
     _no_custom_page_size(req)
     key = m.group("key")
-    members = server.tenant.role_members.get(key)  # type: ignore[attr-defined]
+    members = server.tenant.role_members.get(key)
     if members is None:
         raise not_found(key)
     return directory_objects(
@@ -183,7 +183,7 @@ def users_with_manager(server: Server, req: Request) -> Response:
         manager_fields = tuple(etype.by_lower[f.lower()] for f in manager_fields)
     project = projector(etype, fields)
     project_manager = projector(etype, manager_fields)
-    managers = server.tenant.managers  # type: ignore[attr-defined]
+    managers = server.tenant.managers
     users = server.tenant.objects
 
     def with_manager(user: dict) -> dict:

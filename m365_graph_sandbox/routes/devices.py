@@ -59,7 +59,7 @@ def list_devices(server: Server, req: Request, m: re.Match[str]) -> Response:
 def list_owners(server: Server, req: Request, m: re.Match[str]) -> Response:
     """GET /devices/{id}/registeredOwners."""
     key = m.group("key")
-    owners = server.tenant.device_owners.get(key)  # type: ignore[attr-defined]
+    owners = server.tenant.device_owners.get(key)
     if owners is None:
         raise not_found(key)
     return directory_objects(server, req, owners, "directoryObjects")
@@ -71,7 +71,7 @@ def _intune(server: Server) -> None:
 
 
 def _managed_type(server: Server) -> EntityType:
-    managed = server.tenant.managed_devices  # type: ignore[attr-defined]
+    managed = server.tenant.managed_devices
     return graph_type(server, "managedDevice", tuple(managed[0]))
 
 
@@ -81,7 +81,7 @@ def list_managed(server: Server, req: Request, m: re.Match[str]) -> Response:
     return collection(
         server,
         req,
-        server.tenant.managed_devices,  # type: ignore[attr-defined]
+        server.tenant.managed_devices,
         _managed_type(server),
         fragment="deviceManagement/managedDevices",
         allowed=INTUNE_OPTIONS,
@@ -93,7 +93,7 @@ def list_managed(server: Server, req: Request, m: re.Match[str]) -> Response:
 def list_detected(server: Server, req: Request, m: re.Match[str]) -> Response:
     """GET /deviceManagement/detectedApps."""
     _intune(server)
-    apps = server.tenant.detected_apps  # type: ignore[attr-defined]
+    apps = server.tenant.detected_apps
     etype = graph_type(server, "detectedApp", tuple(apps[0]))
     return collection(
         server,
@@ -112,15 +112,12 @@ def list_app_devices(server: Server, req: Request, m: re.Match[str]) -> Response
     _intune(server)
     key = m.group("key")
     tenant = server.tenant
-    ids = tenant.detected_app_devices.get(key)  # type: ignore[attr-defined]
+    ids = tenant.detected_app_devices.get(key)
     if ids is None:
         raise GraphError(404, "ResourceNotFound", f"Resource not found: detectedApp '{key}'.")
     index = server.cache.get("devices.managed")
     if index is None:
-        index = server.cache["devices.managed"] = {
-            d["id"]: d
-            for d in tenant.managed_devices  # type: ignore[attr-defined]
-        }
+        index = server.cache["devices.managed"] = {d["id"]: d for d in tenant.managed_devices}
     return collection(
         server,
         req,

@@ -23,7 +23,9 @@ from .odata import (
 )
 
 if TYPE_CHECKING:
-    from ..server import Server
+    from collections.abc import Callable
+
+    from ..server import RouteOptions, Server
 
 USER_READ = ("User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All")
 GROUP_READ = (
@@ -239,19 +241,25 @@ def directory_objects(
     types = member_types(server)
     fields = select_fields(req, list(types.values()))
     perms = req.token.permissions if req.token is not None else frozenset()
-    per_type = {}
+    per_type: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {}
     for kind, etype in types.items():
         odata_type = f"#microsoft.graph.{kind}"
         if not perms & TYPE_READ[kind]:
-            per_type[kind] = lambda obj, t=odata_type: {"@odata.type": t, "id": obj["id"]}
+
+            def id_only(obj: dict[str, Any], t: str = odata_type) -> dict[str, Any]:
+                return {"@odata.type": t, "id": obj["id"]}
+
+            per_type[kind] = id_only
             continue
         own = tuple(f for f in fields if etype.has(f)) if fields is not None else None
         project = projector(etype, own)
-        per_type[kind] = lambda obj, t=odata_type, p=project: {
-            "@odata.type": t,
-            "id": obj["id"],
-            **p(obj),
-        }
+
+        def projected(
+            obj: dict[str, Any], t: str = odata_type, p: Callable[[dict], dict] = project
+        ) -> dict[str, Any]:
+            return {"@odata.type": t, "id": obj["id"], **p(obj)}
+
+        per_type[kind] = projected
     objects = server.tenant.objects
     return collection(
         server,
@@ -268,8 +276,8 @@ def directory_objects(
 
 def register(table: RouteTable) -> None:
     """Directory routes (permissions: graph.md 1 table)."""
-    user = {"permissions": USER_READ, "entity": "user"}
-    group = {"permissions": GROUP_READ, "entity": "group"}
+    user: RouteOptions = {"permissions": USER_READ, "entity": "user"}
+    group: RouteOptions = {"permissions": GROUP_READ, "entity": "group"}
     table.add("GET", r"/v1\.0/users", list_users, cost=2, **user)
     table.add("GET", r"/v1\.0/users/\$count", count_users, **user)
     table.add("GET", r"/v1\.0/users/(?P<key>[^/]+)", get_user, **user)

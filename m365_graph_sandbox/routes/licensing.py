@@ -9,7 +9,7 @@ from ..server import Request, Response, RouteTable
 from .odata import EntityType, collection, graph_type, single
 
 if TYPE_CHECKING:
-    from ..server import Server
+    from ..server import RouteOptions, Server
 
 SKU_READ = (
     "LicenseAssignment.Read.All",
@@ -49,6 +49,6 @@ def get_sku(server: Server, req: Request, m: re.Match[str]) -> Response:
 
 def register(table: RouteTable) -> None:
     """Licensing routes."""
-    sku = {"permissions": SKU_READ, "entity": "subscribedSku"}
+    sku: RouteOptions = {"permissions": SKU_READ, "entity": "subscribedSku"}
     table.add("GET", r"/v1\.0/subscribedSkus", list_skus, cost=3, **sku)
     table.add("GET", r"/v1\.0/subscribedSkus/(?P<key>[^/]+)", get_sku, **sku)

@@ -9,7 +9,7 @@ from ..server import Request, Response, RouteTable
 from .odata import EntityType, collection, graph_type, single
 
 if TYPE_CHECKING:
-    from ..server import Server
+    from ..server import RouteOptions, Server
 
 ORG_READ = (
     "Organization.Read.All",
@@ -72,8 +72,8 @@ def get_domain(server: Server, req: Request, m: re.Match[str]) -> Response:
 
 def register(table: RouteTable) -> None:
     """Organization routes."""
-    org = {"permissions": ORG_READ, "entity": "organization"}
-    domain = {"permissions": DOMAIN_READ, "entity": "domain"}
+    org: RouteOptions = {"permissions": ORG_READ, "entity": "organization"}
+    domain: RouteOptions = {"permissions": DOMAIN_READ, "entity": "domain"}
     table.add("GET", r"/v1\.0/organization", list_organization, **org)
     table.add("GET", r"/v1\.0/organization/(?P<key>[^/]+)", get_organization, **org)
     table.add("GET", r"/v1\.0/domains", list_domains, **domain)

@@ -203,11 +203,12 @@ def register(table: RouteTable) -> None:
         segment_check=unknown_function,
     )
     table.add("GET", r"/download/(?P<token>[A-Za-z0-9_-]+)", download, kind="download")
-    settings = {"entity": "adminReportSettings"}
+    settings = "adminReportSettings"
     table.add(
-        "GET", r"/v1\.0/admin/reportSettings", get_settings, permissions=SETTINGS_READ, **settings
-    )
+        "GET", r"/v1\.0/admin/reportSettings", get_settings, permissions=SETTINGS_READ,
+        entity=settings,
+    )  # fmt: skip
     table.add(
         "PATCH", r"/v1\.0/admin/reportSettings", patch_settings, permissions=SETTINGS_WRITE,
-        **settings,
+        entity=settings,
     )  # fmt: skip
