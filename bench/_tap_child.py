@@ -22,7 +22,7 @@ def main() -> None:
     ):  # the "before": singer-sdk's default per-value conformance
         from singer_sdk.helpers.conform import TypeConformanceLevel
 
-        from tap_microsoft365.client import GraphStream
+        from tap_microsoft365.streams.base import GraphStream
 
         GraphStream.TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.RECURSIVE
     config = json.loads(Path(sys.argv[1]).read_text())

@@ -1,5 +1,5 @@
 """Run the tap with ``python -m tap_microsoft365``."""
 
-from tap_microsoft365.tap import TapMicrosoft365
+from tap_microsoft365.tap import main
 
-TapMicrosoft365.cli()
+main()

@@ -7,6 +7,7 @@ the README's stream table.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 
@@ -34,7 +35,9 @@ REQUIREMENTS: dict[str, Requirement] = {
     "organization": Requirement(("Organization.Read.All", "Directory.Read.All")),
     "domains": Requirement(("Domain.Read.All", "Directory.Read.All")),
     # issue 3 (graph.md section 1 permission column)
-    "user_licenses": Requirement(("User.Read.All", "Directory.Read.All")),
+    "user_licenses": Requirement(
+        ("User.Read.All", "Directory.Read.All", "LicenseAssignment.Read.All")
+    ),
     "user_managers": Requirement(("User.Read.All", "Directory.Read.All")),
     "devices": Requirement(("Device.Read.All", "Directory.Read.All")),
     "device_owners": Requirement(("Device.Read.All", "Directory.Read.All")),
@@ -78,3 +81,49 @@ REQUIREMENTS: dict[str, Requirement] = {
 def requirement_for(stream_name: str) -> Requirement:
     """The requirement of a stream; Directory.Read.All when a stream has no entry yet."""
     return REQUIREMENTS.get(stream_name, Requirement(("Directory.Read.All",)))
+
+
+#: Graph endpoint (a path under /v1.0, ids as ``{id}``) -> what it needs. A refused call names the
+#: permission of the call Graph refused, not of the stream that made it (user_licenses reads both
+#: /users and /subscribedSkus). Least privileged first (graph.md 1).
+ENDPOINTS: tuple[tuple[str, Requirement], ...] = (
+    ("/users", Requirement(("User.Read.All", "Directory.Read.All"))),
+    ("/groups", REQUIREMENTS["groups"]),
+    ("/groups/{id}/members", REQUIREMENTS["group_members"]),
+    ("/subscribedSkus", REQUIREMENTS["subscribed_skus"]),
+    ("/organization", REQUIREMENTS["organization"]),
+    ("/domains", REQUIREMENTS["domains"]),
+    ("/devices", REQUIREMENTS["devices"]),
+    ("/devices/{id}/registeredOwners", REQUIREMENTS["device_owners"]),
+    ("/deviceManagement/managedDevices", REQUIREMENTS["managed_devices"]),
+    ("/deviceManagement/detectedApps", REQUIREMENTS["detected_apps"]),
+    ("/deviceManagement/detectedApps/{id}/managedDevices", REQUIREMENTS["detected_app_devices"]),
+    ("/applications", REQUIREMENTS["applications"]),
+    ("/servicePrincipals", REQUIREMENTS["service_principals"]),
+    ("/servicePrincipals/{id}/appRoleAssignedTo", REQUIREMENTS["app_role_assignments"]),
+    ("/oauth2PermissionGrants", REQUIREMENTS["oauth2_permission_grants"]),
+    ("/directoryRoles", REQUIREMENTS["directory_roles"]),
+    ("/directoryRoles/{id}/members", REQUIREMENTS["directory_role_members"]),
+    ("/auditLogs/signIns", REQUIREMENTS["sign_ins"]),
+    ("/auditLogs/directoryAudits", REQUIREMENTS["directory_audits"]),
+    ("/auditLogs/provisioning", REQUIREMENTS["provisioning_logs"]),
+    ("/admin/reportSettings", Requirement(("ReportSettings.Read.All",))),
+    ("/reports/{function}", Requirement(("Reports.Read.All",))),
+)
+_ENDPOINT_PATTERNS = tuple(
+    (re.compile("^/v1\\.0" + re.sub(r"\\\{\w+\\\}", r"[^/]+", re.escape(p)) + "$"), need)
+    for p, need in ENDPOINTS
+)
+
+
+def requirement_for_path(path: str) -> Requirement:
+    """What the Graph call at ``path`` (e.g. ``/v1.0/groups/abc/members``) needs."""
+    path = path.split("?", 1)[0]
+    if "/v1.0/" in path:
+        path = "/v1.0/" + path.split("/v1.0/", 1)[1]
+    for pattern, need in _ENDPOINT_PATTERNS:
+        if pattern.match(path):
+            return need
+    if path.startswith("/v1.0/reports/"):
+        return Requirement(("Reports.Read.All",))
+    return Requirement(("Directory.Read.All",))

@@ -63,7 +63,6 @@ def run_sync(
         config=config, catalog=catalog_for(config, streams), state=state, validate_config=True
     )
     with contextlib.redirect_stdout(wrapper):
-        tap.preflight()
         tap.sync_all()
         wrapper.flush()
     lines = buffer.getvalue().decode().splitlines()

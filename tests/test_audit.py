@@ -10,7 +10,7 @@ import logging
 import math
 import os
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
@@ -18,7 +18,7 @@ from jsonschema import Draft7Validator, FormatChecker
 
 from m365_graph_sandbox import Sandbox
 from m365_graph_sandbox.model.audit import TICKS
-from tap_microsoft365.pacing import Pacer
+from tap_microsoft365.graph.pacing import Pacer
 from tap_microsoft365.streams.audit import next_window, parse_time
 from tap_microsoft365.tap import TapMicrosoft365
 
@@ -141,7 +141,7 @@ def test_windows_are_server_side_filters_on_the_right_timestamp(first):
     # oldest window first, adjacent windows
     starts = [parse_time(f.split(" ")[2]) for f in (r.query["$filter"] for r in sign_ins)]
     assert starts == sorted(starts)
-    assert starts[0] > datetime.now(timezone.utc) - timedelta(days=30)
+    assert starts[0] > datetime.now(UTC) - timedelta(days=30)
 
 
 def test_state_after_each_window_with_the_window_end(first):
@@ -158,7 +158,7 @@ def test_state_after_each_window_with_the_window_end(first):
     final = partition(result.state, "sign_ins")
     assert final["replication_key"] == "createdDateTime"
     assert partition(result.state, "directory_audits")["replication_key"] == "activityDateTime"
-    assert parse_time(final["replication_key_value"]) <= datetime.now(timezone.utc)
+    assert parse_time(final["replication_key_value"]) <= datetime.now(UTC)
     assert "progress_markers" not in final
 
 
@@ -263,7 +263,7 @@ def test_interrupted_run_resumes_without_loss_or_duplicates():
 
 
 def test_start_date_beyond_retention_is_clamped_with_an_info_line(lsb, caplog):
-    old = (datetime.now(timezone.utc) - timedelta(days=60)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    old = (datetime.now(UTC) - timedelta(days=60)).strftime("%Y-%m-%dT%H:%M:%SZ")
     with caplog.at_level(logging.INFO):
         result = run_sync(lsb.tap_config(start_date=old, **FAST_TAP), ["provisioning_logs"])
     assert not [r for r in lsb.requests if r.status >= 400]
@@ -275,7 +275,7 @@ def test_start_date_beyond_retention_is_clamped_with_an_info_line(lsb, caplog):
 
 
 def test_start_date_inside_retention_is_used(lsb):
-    since = datetime.now(timezone.utc) - timedelta(days=2)
+    since = datetime.now(UTC) - timedelta(days=2)
     result = run_sync(
         lsb.tap_config(start_date=since.strftime("%Y-%m-%dT%H:%M:%SZ"), **FAST_TAP),
         ["directory_audits"],
@@ -304,7 +304,7 @@ def test_tenant_without_p1_p2(caplog):
         # directory audits: Free keeps 7 days; the 30-day start is refused once, then clamped
         audits = result.records("directory_audits")
         assert audits
-        seven = datetime.now(timezone.utc) - timedelta(days=7)
+        seven = datetime.now(UTC) - timedelta(days=7)
         assert all(parse_time(r["activityDateTime"]) >= seven for r in audits)
         log = log_of(sb, "directory_audits")
         assert {r["id"] for r in audits} >= model_ids(log, seven + timedelta(minutes=15))
@@ -389,13 +389,13 @@ def test_sandbox_models_the_log_apis(lsb):
             "grant_type": "client_credentials",
             "client_id": lsb.client_id,
             "client_secret": lsb.client_secret,
-            "scope": f"{lsb.base_url}/.default",
+            "scope": "https://graph.microsoft.com/.default",
         },
         timeout=10,
     ).json()["access_token"]
     headers = {"Authorization": f"Bearer {token}"}
-    day = (datetime.now(timezone.utc) - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    old = (datetime.now(timezone.utc) - timedelta(days=31)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    day = (datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    old = (datetime.now(UTC) - timedelta(days=31)).strftime("%Y-%m-%dT%H:%M:%SZ")
     base = f"{lsb.base_url}/v1.0/auditLogs"
 
     def get(url: str) -> requests.Response:

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from tap_microsoft365.errors import AuthError, GraphTransientError, PermissionMissingError
+from tap_microsoft365.graph.errors import AuthError, GraphTransientError, PermissionMissingError
 
 from .conftest import run_sync
 
@@ -52,7 +52,7 @@ def test_retry_budget_exhausted_fails_clearly(sb):
         run_sync(sb.tap_config(max_retries=2), ["organization"])
     message = str(excinfo.value)
     assert "429" in message
-    assert "3 attempts" in message
+    assert "3 attempt(s)" in message
     assert "max_retries" in message
     assert "request-id" in message
     assert sb.count(path="/v1.0/organization") == 3
@@ -66,27 +66,19 @@ def test_token_renewed_once_after_401(sb):
     assert sb.count(method="POST", prefix=f"/{sb.tenant_id}/oauth2") - tokens_before == 2
 
 
-def test_revoked_tokens_mid_sync_are_renewed(sb, monkeypatch):
-    from tap_microsoft365.streams.directory import UsersStream
-
-    original = UsersStream.parse_response
-    pages = []
-
-    def parse_and_revoke(self, response):
-        pages.append(1)
-        if len(pages) == 1:
-            sb.revoke_tokens()
-        return original(self, response)
-
-    monkeypatch.setattr(UsersStream, "parse_response", parse_and_revoke)
-    result = run_sync(sb.tap_config(page_size=100), ["users"])
+def test_revoked_tokens_mid_sync_are_renewed(sb):
+    sb.revoke_tokens_every(2)  # every token issued so far is revoked after the 2nd Graph request
+    try:
+        result = run_sync(sb.tap_config(page_size=100), ["users"])
+    finally:
+        sb.revoke_tokens_every(0)
     assert len(result.records("users")) == len(sb.tenant.users)
     assert sb.count(method="POST", prefix=f"/{sb.tenant_id}/oauth2") == 2
 
 
 def test_401_after_renewal_fails_clearly(sb):
     sb.faults.add(r"^/v1\.0/organization$", 401, times=-1, code="InvalidAuthenticationToken")
-    with pytest.raises(AuthError, match="rejected a newly issued token"):
+    with pytest.raises(AuthError, match="rejected 3 newly issued tokens"):
         run_sync(sb.tap_config(), ["organization"])
 
 

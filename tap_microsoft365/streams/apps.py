@@ -7,7 +7,8 @@ Requests (graph.md 1, 5): ``/applications`` and ``/servicePrincipals`` at 999 pe
 resource service principals per ``$batch`` (``/servicePrincipals/{id}/appRoleAssignedTo``), the role's name
 resolved from the resource's ``appRoles`` already read by ``service_principals`` (or one ``$select=id,appRoles``
 listing); ``/directoryRoles`` takes no OData parameter and never pages (graph.md 1, 9.8), its members 20
-roles per ``$batch``; ``user_licenses`` from the licences ``users`` read in this run (else
+roles per ``$batch`` without ``$top`` (the endpoint returns up to 1,000 and documents no ``$top``:
+learn.microsoft.com/graph/api/directoryrole-list-members, graph.md 10); ``user_licenses`` from the licences ``users`` read in this run (else
 ``/users?$select=id,userPrincipalName,assignedLicenses``, 999 per page) joined to one ``/subscribedSkus`` call; ``user_managers`` from
 ``/users?$expand=manager($select=id,userPrincipalName)`` (999 per page): manager is single-valued, so the
 20-item ``$expand`` cap of collections does not apply (graph.md 5; graph.md 1 "user manager" row).
@@ -19,10 +20,13 @@ import typing as t
 
 from singer_sdk import typing as th
 
-from tap_microsoft365.client import GraphStream, graph_json
 from tap_microsoft365.schema import Bool, DateTime, String, objects, props, strings
-from tap_microsoft365.streams.directory import UsersStream
-from tap_microsoft365.streams.parents import RememberingStream, member_type, remembered
+from tap_microsoft365.streams.base import (
+    BatchedChildStream,
+    GraphStream,
+    RememberingStream,
+    member_type,
+)
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterable
@@ -111,21 +115,11 @@ class ServicePrincipalsStream(RememberingStream):
         objects("appRoles", *APP_ROLE),
     )
 
+    remember_fields = ("id", "appRoles")
+
     def remember(self, row: dict) -> t.Any:
         """Id and the role id -> value map, for ``app_role_assignments``."""
         return row["id"], {r["id"]: r.get("value") for r in row.get("appRoles") or ()}
-
-
-class _SpRolesStream(GraphStream):
-    """Ids and appRoles of every service principal, when ``service_principals`` did not run."""
-
-    name = "app_role_assignments"
-    path = "/servicePrincipals"
-    schema = th.PropertiesList(
-        th.Property("id", String),
-        objects("appRoles", th.Property("id", String), th.Property("value", String)),
-        th.Property("tenant_id", String),
-    ).to_dict()
 
 
 class OAuth2PermissionGrantsStream(GraphStream):
@@ -143,7 +137,7 @@ class OAuth2PermissionGrantsStream(GraphStream):
     )
 
 
-class AppRoleAssignmentsStream(GraphStream):
+class AppRoleAssignmentsStream(BatchedChildStream):
     """``/servicePrincipals/{id}/appRoleAssignedTo`` of every service principal, 20 per ``$batch``.
 
     ``principalType`` ServicePrincipal rows are application permissions granted to apps; User and Group
@@ -152,7 +146,8 @@ class AppRoleAssignmentsStream(GraphStream):
     """
 
     name = "app_role_assignments"
-    path = "/servicePrincipals/{resource_id}/appRoleAssignedTo"
+    parent = "service_principals"
+    child_path = "/servicePrincipals/{id}/appRoleAssignedTo"
     primary_keys = ("resourceId", "id")
     tap_fields = ("tenant_id", "app_role_value")
     schema = props(
@@ -169,37 +164,17 @@ class AppRoleAssignmentsStream(GraphStream):
         ),
     )
 
-    def resources(self) -> list[tuple[str, dict]]:
-        """(service principal id, role id -> value) of every service principal."""
-        seen = remembered(self._tap, "service_principals")
-        if seen is not None:
-            return list(seen)
-        lister = _SpRolesStream(tap=self._tap)
-        return [
-            (row["id"], {r["id"]: r.get("value") for r in row.get("appRoles") or ()})
-            for row in lister.request_records({"tenant_id": self.connection.tenant_id})
-        ]
+    @property
+    def child_select(self) -> str:  # type: ignore[override]
+        """The schema's Graph properties."""
+        return ",".join(self.select_fields)
 
-    def graph_records(self, context: Context | None) -> Iterable[dict]:
-        """Assignments of every resource, with the role's value."""
-        roles = dict(self.resources())
-        tenant_id = self.connection.tenant_id
-        select = ",".join(self.select_fields)
-        requests_ = (
-            (
-                sp_id,
-                f"/servicePrincipals/{sp_id}/appRoleAssignedTo?$select={select}&$top={self.page_size}",
-            )
-            for sp_id in roles
-        )
-        for sp_id, page in self.batch_pages(requests_, context):
-            for row in page.get("value", ()):
-                role_id = row.get("appRoleId")
-                row["app_role_value"] = (
-                    None if role_id == DEFAULT_ROLE else roles[sp_id].get(role_id)
-                )
-                row["tenant_id"] = tenant_id
-                yield row
+    def child_row(self, parent: t.Any, item: dict) -> dict:
+        """The assignment with its role's value from the resource's appRoles."""
+        _, roles = parent
+        role_id = item.get("appRoleId")
+        item["app_role_value"] = None if role_id == DEFAULT_ROLE else roles.get(role_id)
+        return item
 
 
 class DirectoryRolesStream(RememberingStream):
@@ -220,17 +195,19 @@ class DirectoryRolesStream(RememberingStream):
     )
 
 
-class _RoleIdsStream(DirectoryRolesStream):
+class DirectoryRoleMembersStream(BatchedChildStream):
+    """One row per (role, member): ``/directoryRoles/{id}/members``, 20 roles per ``$batch``.
+
+    The endpoint supports ``$select`` and returns up to 1,000 members without ``$top``, which it does
+    not document (learn.microsoft.com/graph/api/directoryrole-list-members; graph.md 10).
+    """
+
     name = "directory_role_members"
-
-
-class DirectoryRoleMembersStream(GraphStream):
-    """One row per (role, member): ``/directoryRoles/{id}/members``, 20 roles per ``$batch``."""
-
-    name = "directory_role_members"
-    path = "/directoryRoles/{role_id}/members"
+    parent = "directory_roles"
+    child_path = "/directoryRoles/{id}/members"
+    child_select = "id,userPrincipalName,displayName"
+    max_page_size = None
     primary_keys = ("role_id", "member_id")
-    tap_fields = ("tenant_id", "role_id", "member_id", "member_type")
     schema = props(
         th.Property("role_id", String, required=True),
         th.Property("member_id", String, required=True),
@@ -239,66 +216,28 @@ class DirectoryRoleMembersStream(GraphStream):
         th.Property("displayName", String),
     )
 
-    def graph_records(self, context: Context | None) -> Iterable[dict]:
-        """Members of every activated role."""
-        tenant_id = self.connection.tenant_id
-        ids = remembered(self._tap, "directory_roles")
-        if ids is None:
-            lister = _RoleIdsStream(tap=self._tap)
-            ids = [row["id"] for row in lister.request_records({"tenant_id": tenant_id})]
-        requests_ = (
-            (
-                rid,
-                f"/directoryRoles/{rid}/members?$select=id,userPrincipalName,displayName&$top=999",
-            )
-            for rid in ids
-        )
-        for role_id, page in self.batch_pages(requests_, context):
-            for member in page.get("value", ()):
-                yield {
-                    "role_id": role_id,
-                    "member_id": member["id"],
-                    "member_type": member_type(member),
-                    "userPrincipalName": member.get("userPrincipalName"),
-                    "displayName": member.get("displayName"),
-                    "tenant_id": tenant_id,
-                }
-
-
-class _SkusStream(GraphStream):
-    name = "user_licenses"
-    path = "/subscribedSkus"
-    max_page_size = None
-    primary_keys = ("skuId",)
-    schema = th.PropertiesList(
-        th.Property("skuId", String),
-        th.Property("skuPartNumber", String),
-        th.Property("tenant_id", String),
-    ).to_dict()
-
-
-class _UserLicencesSource(GraphStream):
-    """Users' licences when ``users`` did not run; the same ``user_domains`` filter as ``users``."""
-
-    name = "user_licenses"
-    path = "/users"
-    advanced_query = UsersStream.advanced_query
-    query_params = UsersStream.query_params
-    schema = th.PropertiesList(
-        th.Property("id", String),
-        th.Property("userPrincipalName", String),
-        objects("assignedLicenses", th.Property("skuId", String), strings("disabledPlans")),
-        th.Property("tenant_id", String),
-    ).to_dict()
+    def child_row(self, parent: t.Any, item: dict) -> dict:
+        """A role holder."""
+        return {
+            "role_id": parent,
+            "member_id": item["id"],
+            "member_type": member_type(item),
+            "userPrincipalName": item.get("userPrincipalName"),
+            "displayName": item.get("displayName"),
+        }
 
 
 class UserLicensesStream(GraphStream):
-    """One row per (user, assigned SKU), ``skuPartNumber`` joined from one ``/subscribedSkus`` call."""
+    """One row per (user, assigned SKU), ``skuPartNumber`` joined from one ``/subscribedSkus`` call.
+
+    The users come from ``users`` when it ran in this run, else from one ``/users`` listing with the
+    same domain filter; ``/subscribedSkus`` needs LicenseAssignment.Read.All (or Organization.Read.All),
+    and a refusal names that permission and that call (permissions.py maps each endpoint).
+    """
 
     name = "user_licenses"
-    path = "/users"
+    path = "/subscribedSkus"
     primary_keys = ("user_id", "skuId")
-    tap_fields = ("tenant_id", "user_id", "skuPartNumber")
     schema = props(
         th.Property("user_id", String, required=True),
         th.Property("userPrincipalName", String),
@@ -308,18 +247,21 @@ class UserLicensesStream(GraphStream):
     )
 
     def graph_records(self, context: Context | None) -> Iterable[dict]:
-        """Users' assigned licences, 999 users per page."""
-        ctx = {"tenant_id": self.connection.tenant_id}
-        names = {
-            s["skuId"]: s.get("skuPartNumber")
-            for s in _SkusStream(tap=self._tap).request_records(ctx)
-        }
-        users = remembered(self._tap, "users")
+        """Users' assigned licences."""
+        tenant_id = self.run.tenant_id
+        names: dict[t.Any, t.Any] = {}
+        for page in self.client.pages(
+            "/subscribedSkus", stream=self.name, params={"$select": "skuId,skuPartNumber"}
+        ):
+            for sku in page["value"]:
+                if isinstance(sku, dict):
+                    names[sku.get("skuId")] = sku.get("skuPartNumber")
+        users: Iterable[t.Any] | None = self.run.remembered("users")
         if users is None:
-            users = (
-                (u["id"], u.get("userPrincipalName"), u.get("assignedLicenses"))
-                for u in _UserLicencesSource(tap=self._tap).request_records(ctx)
-            )
+            parent = self.run_source.streams["users"]
+            if not isinstance(parent, RememberingStream):
+                raise TypeError("users is not a RememberingStream")
+            users = parent.listing_for(self.name, context)
         for user_id, upn, licences in users:
             for lic in licences or ():
                 yield {
@@ -328,7 +270,7 @@ class UserLicensesStream(GraphStream):
                     "skuId": lic.get("skuId"),
                     "skuPartNumber": names.get(lic.get("skuId")),
                     "disabledPlans": lic.get("disabledPlans") or [],
-                    "tenant_id": ctx["tenant_id"],
+                    "tenant_id": tenant_id,
                 }
 
 
@@ -338,7 +280,6 @@ class UserManagersStream(GraphStream):
     name = "user_managers"
     path = "/users"
     primary_keys = ("user_id",)
-    tap_fields = ("tenant_id", "user_id", "manager_id", "manager_userPrincipalName")
     schema = props(
         th.Property("user_id", String, required=True),
         th.Property("userPrincipalName", String),
@@ -347,20 +288,20 @@ class UserManagersStream(GraphStream):
     )
 
     @property
-    def select_fields(self) -> list[str]:  # type: ignore[override]
-        """The user's own fields."""
+    def select_fields(self) -> list[str]:
+        """The user's own fields (the manager's come through ``$expand``)."""
         return ["id", "userPrincipalName"]
 
     def query_params(self, context: Context | None) -> dict[str, t.Any]:
         """The manager inline, only its id and UPN."""
         return {"$expand": "manager($select=id,userPrincipalName)"}
 
-    def parse_response(self, response: t.Any) -> Iterable[dict]:
+    def rows(self, page: dict) -> Iterable[dict]:
         """Users with a manager; users without one carry no ``manager``."""
-        tenant_id = self.connection.tenant_id
-        for user in graph_json(response).get("value", ()):  # raw: ``manager`` is not a schema key
-            manager = user.get("manager")
-            if manager:
+        tenant_id = self.run.tenant_id
+        for user in page["value"]:  # raw: ``manager`` is not a schema key
+            manager = user.get("manager") if isinstance(user, dict) else None
+            if isinstance(manager, dict) and "id" in manager:
                 yield {
                     "user_id": user["id"],
                     "userPrincipalName": user.get("userPrincipalName"),

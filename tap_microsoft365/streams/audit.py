@@ -23,23 +23,24 @@ in the overlap zone are kept in the state (only those), so the overlap re-read e
 from __future__ import annotations
 
 import typing as t
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from singer_sdk import typing as th
 
-from tap_microsoft365.client import GraphStream
-from tap_microsoft365.errors import GraphError, GraphSkippableError
-from tap_microsoft365.pacing import Pacer
+from tap_microsoft365.graph.errors import FilterRefusedError
 from tap_microsoft365.schema import Bool, DateTime, Int, String, objects, props, strings
+from tap_microsoft365.sdk_private import BookmarkPerWindow, write_state_now
+from tap_microsoft365.streams.base import GraphStream
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterable
 
-    import requests
     from singer_sdk.helpers.types import Context
 
+    from tap_microsoft365.graph.pacing import Pacer
+
 Number = th.NumberType
-UTC = timezone.utc
+UTC = UTC
 PREMIUM_RETENTION = timedelta(days=30)
 FREE_RETENTION = timedelta(days=7)
 #: Keep the first window this far inside the retention limit (Graph checks it at request time).
@@ -73,7 +74,7 @@ def next_window(
     return min(max(window, low), high)
 
 
-class AuditLogStream(GraphStream):
+class AuditLogStream(BookmarkPerWindow, GraphStream):
     """A Graph activity log read incrementally in server-side time windows (see the module doc)."""
 
     replication_key = "activityDateTime"
@@ -89,26 +90,9 @@ class AuditLogStream(GraphStream):
 
     # -- pacing ----------------------------------------------------------------------------------
 
-    @property
     def pacer(self) -> Pacer | None:
         """The tenant's one activity-log pacer (``audit_requests_per_10s``; 0 turns pacing off)."""
-        rate = float(self.config.get("audit_requests_per_10s", 5) or 0)
-        if rate <= 0:
-            return None
-        pacers = self.connection.pacers
-        found = pacers.get("audit")
-        if found is None:
-            found = pacers["audit"] = Pacer(rate, 10.0)
-        return found
-
-    def _request(
-        self, prepared_request: requests.PreparedRequest, context: Context | None
-    ) -> requests.Response:
-        """Every attempt (retries included) waits for the pacer first."""
-        pacer = self.pacer
-        if pacer is not None:
-            pacer.wait()
-        return super()._request(prepared_request, context)
+        return self.client.pacer("audit", float(self.config.get("audit_requests_per_10s", 5) or 0))
 
     # -- one window ------------------------------------------------------------------------------
 
@@ -121,22 +105,13 @@ class AuditLogStream(GraphStream):
         high = odata_time(end, minus_tick=True) if upper == "le" else odata_time(end)
         return {"$filter": f"{key} {lower} {low} and {key} {upper} {high}"}
 
-    def parse_response(self, response: requests.Response) -> Iterable[dict]:
-        """Count pages (the window adapts to them)."""
-        self._pages += 1
-        return super().parse_response(response)
-
-    def _increment_stream_state(
-        self, latest_record: dict, *, context: Context | None = None
-    ) -> None:
-        """The bookmark is written per finished window in :meth:`graph_records`, not per record."""
-
     # -- the run ---------------------------------------------------------------------------------
 
     def _start(self, state: dict, now: datetime, overlap: timedelta) -> tuple[datetime, datetime]:
         """(first window start, oldest date Graph will accept), clamped to retention with an info line."""
         floor = now - PREMIUM_RETENTION + RETENTION_MARGIN
         bookmark = state.get("replication_key_value")
+        start: datetime | None
         if bookmark:
             start = parse_time(bookmark) - overlap
             what = f"bookmark {bookmark} minus the overlap"
@@ -193,11 +168,9 @@ class AuditLogStream(GraphStream):
                         recent[ident] = parse_time(key)
                     yielded += 1
                     yield row
-            except GraphSkippableError:
-                raise
-            except GraphError as exc:
+            except FilterRefusedError:
                 free_floor = now - FREE_RETENTION + RETENTION_MARGIN
-                if not (first and "Invalid filter clause" in str(exc) and start < free_floor):
+                if not (first and start < free_floor):
                     raise
                 self.logger.info(
                     "Stream '%s': Graph refused %s as too old; the tenant keeps %d days of activity "
@@ -216,8 +189,7 @@ class AuditLogStream(GraphStream):
             state["replication_key"] = self.replication_key
             state["replication_key_value"] = odata_time(end)
             state["overlap_ids"] = sorted(recent)
-            self.state_manager.is_flushed = False
-            self._write_state_message()
+            write_state_now(self)
             window = next_window(
                 window,
                 self._pages,
@@ -234,8 +206,9 @@ class AuditLogStream(GraphStream):
         self._window = (start, end)
         self._pages = 0
         buffer: list[dict] = []
-        for row in self.request_records(context):
-            buffer.append(row)
+        for page in self.pages(context):
+            self._pages += 1
+            buffer.extend(self.rows(page))
             if self._pages > self.flush_pages:
                 yield from buffer
                 buffer.clear()

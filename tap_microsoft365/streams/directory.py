@@ -6,8 +6,7 @@ import typing as t
 
 from singer_sdk import typing as th
 
-from tap_microsoft365.client import GraphStream
-from tap_microsoft365.errors import GraphSkippableError, LicenseMissingError
+from tap_microsoft365.graph.errors import LicenseMissingError, PermissionMissingError
 from tap_microsoft365.schema import (
     ASSIGNED_LICENSES,
     ASSIGNED_PLAN,
@@ -18,7 +17,7 @@ from tap_microsoft365.schema import (
     props,
     strings,
 )
-from tap_microsoft365.streams.parents import RememberingStream, member_type, parent_ids
+from tap_microsoft365.streams.base import BatchedChildStream, RememberingStream, member_type
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterable
@@ -106,26 +105,34 @@ class UsersStream(RememberingStream):
             description="Last sign-ins; needs AuditLog.Read.All and Entra ID P1/P2 (else left out)",
         ),
     )
-    #: Set when the tenant or app cannot read signInActivity: users are then read without it.
-    sign_in_activity_off = False
+    remember_fields = ("id", "userPrincipalName", "assignedLicenses")
 
     @property
-    def select_fields(self) -> list[str]:  # type: ignore[override]
+    def select_fields(self) -> list[str]:
         """The schema's Graph fields; ``signInActivity`` only when selected and readable."""
-        fields = [n for n in self.schema["properties"] if n not in self.tap_fields]
-        if self.sign_in_activity_off or not self.mask[("properties", "signInActivity")]:
-            fields.remove("signInActivity")
+        fields = super().select_fields
+        if self.run.lookups.get("users.signInActivity") is False or not self.mask[
+            ("properties", "signInActivity")
+        ]:
+            fields = [f for f in fields if f != "signInActivity"]
         return fields
 
     @property
-    def page_size(self) -> int | None:  # type: ignore[override]
+    def page_size(self) -> int | None:
         """999, or 500 when ``signInActivity`` is selected (graph.md 1, 9.1)."""
         top = 500 if "signInActivity" in self.select_fields else 999
         cap = self.config.get("page_size")
         return min(top, int(cap)) if cap else top
 
     def graph_records(self, context: Context | None) -> Iterable[dict]:
-        """Users; when the first page is refused for signInActivity (403), again without it."""
+        """Users; when the first page is refused for signInActivity, again without it.
+
+        signInActivity needs Entra ID P1/P2 (403 ``Authentication_RequestFromNonPremiumTenantOrB2CTenant``)
+        and AuditLog.Read.All (403 ``Authorization_RequestDenied``) (graph.md 9.1, 10). A permission 403
+        may instead mean User.Read.All is missing: users are asked again without the property, and only
+        when that succeeds is the warning about signInActivity given; if it fails, the stream is skipped
+        for the permission Graph really refused.
+        """
         if "signInActivity" not in self.select_fields:
             yield from super().graph_records(context)
             return
@@ -134,33 +141,42 @@ class UsersStream(RememberingStream):
             for row in super().graph_records(context):
                 yielded = True
                 yield row
-        except GraphSkippableError as exc:
+            return
+        except (LicenseMissingError, PermissionMissingError) as exc:
             if yielded:
                 raise
-            self.sign_in_activity_off = True
-            if isinstance(exc, LicenseMissingError):
-                cause = "the tenant has no Microsoft Entra ID P1 or P2 licence"
-                fix = "license the tenant with Entra ID P1 or P2"
-            else:
-                cause = "the app lacks the AuditLog.Read.All permission"
-                fix = "grant AuditLog.Read.All (application) with admin consent"
-            self.logger.warning(
-                "Stream 'users': %s, which signInActivity (last sign-in) needs; syncing users "
-                "without it (%s). Fix: %s, or deselect users.signInActivity.",
-                cause,
-                exc,
-                fix,
-            )
-            yield from super().graph_records(context)
+            refused = exc
+        self.run.lookups["users.signInActivity"] = False
+        first = True
+        for row in super().graph_records(context):
+            if first:
+                first = False
+                self._warn_no_sign_in_activity(refused)
+            yield row
+        if first:
+            self._warn_no_sign_in_activity(refused)
+
+    def _warn_no_sign_in_activity(self, refused: Exception) -> None:
+        if isinstance(refused, LicenseMissingError):
+            cause = "the tenant has no Microsoft Entra ID P1 or P2 licence"
+            fix = "license the tenant with Entra ID P1 or P2"
+        else:
+            cause = "the app lacks the AuditLog.Read.All permission"
+            fix = "grant AuditLog.Read.All (application) with admin consent"
+        self.logger.warning(
+            "Stream 'users': %s, which signInActivity (last sign-in) needs; users are synced "
+            "without it. Fix: %s, or deselect users.signInActivity.",
+            cause,
+            fix,
+        )
 
     def remember(self, row: dict) -> t.Any:
         """Id, UPN and assigned licences: ``user_licenses`` needs no second listing (streams/apps.py)."""
         return row["id"], row.get("userPrincipalName"), row.get("assignedLicenses") or []
 
-    @property
-    def advanced_query(self) -> bool:  # type: ignore[override]
-        """A domain filter uses ``endswith``, which Graph serves only as an advanced query."""
-        return bool(self.config.get("user_domains"))
+    def request_headers(self) -> dict[str, str]:
+        """A domain filter uses ``endswith``, which Graph serves only as an advanced query (graph.md 9.10)."""
+        return {"ConsistencyLevel": "eventual"} if self.config.get("user_domains") else {}
 
     def query_params(self, context: Context | None) -> dict[str, t.Any]:
         """``$filter`` on the UPN's domain when ``user_domains`` is set (needs ``$count=true``)."""
@@ -208,7 +224,7 @@ class GroupsStream(RememberingStream):
     )
 
 
-class GroupMembersStream(GraphStream):
+class GroupMembersStream(BatchedChildStream):
     """One row per (group, direct member), read with ``$batch``: 20 groups' members per request.
 
     ``GET /groups/{id}/members`` pages at up to 999 (graph.md section 1); a request per group is the
@@ -216,9 +232,10 @@ class GroupMembersStream(GraphStream):
     """
 
     name = "group_members"
-    path = "/groups/{group_id}/members"
+    parent = "groups"
+    child_path = "/groups/{id}/members"
+    child_select = "id,userPrincipalName,displayName,mail"
     primary_keys = ("group_id", "member_id")
-    tap_fields = ("tenant_id", "group_id", "member_id", "member_type")
     schema = props(
         th.Property("group_id", String, required=True, description="The group (added by the tap)"),
         th.Property("member_id", String, required=True, description="The member's object id"),
@@ -231,24 +248,14 @@ class GroupMembersStream(GraphStream):
         th.Property("displayName", String),
         th.Property("mail", String),
     )
-    member_select = "id,userPrincipalName,displayName,mail"
 
-    def graph_records(self, context: Context | None) -> Iterable[dict]:
-        """Members of every group, 20 groups per ``$batch``."""
-        top = self.page_size
-        tenant_id = self.connection.tenant_id
-        requests_ = (
-            (gid, f"/groups/{gid}/members?$select={self.member_select}&$top={top}")
-            for gid in parent_ids(self, "groups", "/groups")
-        )
-        for group_id, page in self.batch_pages(requests_, context):
-            for member in page.get("value", ()):
-                yield {
-                    "group_id": group_id,
-                    "member_id": member["id"],
-                    "member_type": member_type(member),
-                    "userPrincipalName": member.get("userPrincipalName"),
-                    "displayName": member.get("displayName"),
-                    "mail": member.get("mail"),
-                    "tenant_id": tenant_id,
-                }
+    def child_row(self, parent: t.Any, item: dict) -> dict:
+        """A membership row."""
+        return {
+            "group_id": parent,
+            "member_id": item["id"],
+            "member_type": member_type(item),
+            "userPrincipalName": item.get("userPrincipalName"),
+            "displayName": item.get("displayName"),
+            "mail": item.get("mail"),
+        }

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from singer_sdk import typing as th
 
-from tap_microsoft365.client import GraphStream
 from tap_microsoft365.schema import Int, String, objects, props, strings
+from tap_microsoft365.streams.base import GraphStream
 
 
 class SubscribedSkusStream(GraphStream):

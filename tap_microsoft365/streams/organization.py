@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from singer_sdk import typing as th
 
-from tap_microsoft365.client import GraphStream
 from tap_microsoft365.schema import (
     ASSIGNED_PLAN,
     Bool,
@@ -15,6 +14,7 @@ from tap_microsoft365.schema import (
     props,
     strings,
 )
+from tap_microsoft365.streams.base import GraphStream
 
 
 class OrganizationStream(GraphStream):

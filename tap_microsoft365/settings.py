@@ -1,0 +1,252 @@
+"""Settings: the config schema and the checks that name a setting without echoing its value."""
+
+from __future__ import annotations
+
+import re
+import typing as t
+from urllib.parse import urlparse
+
+from singer_sdk import typing as th
+
+from tap_microsoft365.graph.clouds import CLOUDS
+from tap_microsoft365.graph.errors import ConfigError
+
+GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
+DOMAIN = re.compile(r"^(?=.{4,253}$)([a-zA-Z0-9-]{1,63}\.)+[a-zA-Z]{2,63}$")
+SECRET_SETTINGS = ("client_secret", "client_certificate_passphrase")
+
+CONFIG_SCHEMA = th.PropertiesList(
+    th.Property(
+        "tenant_id",
+        th.StringType(nullable=False),
+        required=True,
+        title="Tenant ID",
+        description="Directory (tenant) ID: a GUID, or the tenant's domain such as "
+        "contoso.onmicrosoft.com (Entra admin center > Overview).",
+    ),
+    th.Property(
+        "client_id",
+        th.StringType(nullable=False),
+        required=True,
+        title="Client ID",
+        description="Application (client) ID of the app registration.",
+    ),
+    th.Property(
+        "client_secret",
+        th.StringType,
+        secret=True,
+        title="Client secret",
+        description="Client secret Value. Use it, or a certificate.",
+    ),
+    th.Property(
+        "client_certificate_path",
+        th.StringType,
+        title="Client certificate path",
+        description="Path of a PEM file holding the certificate's private key (instead of a secret).",
+    ),
+    th.Property(
+        "client_certificate_thumbprint",
+        th.StringType,
+        title="Client certificate thumbprint",
+        description="SHA-1 thumbprint (hex) of the certificate uploaded to the app registration.",
+    ),
+    th.Property(
+        "client_certificate_passphrase",
+        th.StringType,
+        secret=True,
+        title="Client certificate passphrase",
+        description="Passphrase of an encrypted PEM private key.",
+    ),
+    th.Property(
+        "cloud",
+        th.StringType,
+        default="global",
+        allowed_values=list(CLOUDS),
+        title="Cloud",
+        description="National cloud: global (also GCC), usgov (GCC High), usgov_dod, china. "
+        "Sets the login host and the Graph root.",
+    ),
+    th.Property(
+        "authority_url",
+        th.StringType,
+        title="Authority URL",
+        description="Override the login host (default from cloud, https://login.microsoftonline.com), "
+        "for proxies and the local sandbox. msal's instance discovery is off for custom hosts.",
+    ),
+    th.Property(
+        "graph_url",
+        th.StringType,
+        title="Graph URL",
+        description="Where Graph requests go (default from cloud, https://graph.microsoft.com), e.g. a "
+    "proxy or gateway; the token's audience still comes from cloud.",
+    ),
+    th.Property(
+        "start_date",
+        th.DateTimeType,
+        title="Start date",
+        description="Earliest date-time to read for incremental streams (logs, reports).",
+    ),
+    th.Property(
+        "page_size",
+        th.IntegerType,
+        title="Page size cap",
+        description="Cap on $top; each endpoint is read at its documented maximum by default.",
+    ),
+    th.Property(
+        "max_retries",
+        th.IntegerType,
+        default=8,
+        title="Max retries",
+        description="Retries of a throttled (429) or failing (5xx, network) request.",
+    ),
+    th.Property(
+        "retry_budget_seconds",
+        th.NumberType,
+        default=900,
+        title="Retry budget (seconds)",
+        description="Longest total time spent retrying one request before the sync fails.",
+    ),
+    th.Property(
+        "batch_concurrency",
+        th.IntegerType,
+        default=2,
+        title="Batch concurrency",
+        description="JSON $batch requests (20 Graph calls each) in flight at once for per-parent "
+        "streams such as group_members. 2 stays under Graph's identity throttling limit.",
+    ),
+    th.Property(
+        "strict_permissions",
+        th.BooleanType,
+        default=False,
+        title="Strict permissions",
+        description="Fail the sync when a stream lacks a permission or licence, instead of "
+        "skipping that stream with a warning.",
+    ),
+    th.Property(
+        "user_domains",
+        th.ArrayType(th.StringType),
+        title="User domains",
+        description="Only users whose userPrincipalName ends with @<domain>, e.g. "
+        '["contoso.com"]. Guests (#EXT#) are matched on the tenant domain of their UPN.',
+    ),
+    th.Property(
+        "usage_report_period",
+        th.StringType(allowed_values=["D7", "D30", "D90", "D180"]),
+        default="D7",
+        title="Usage report period",
+        description="Period of the period-only usage reports (mailbox usage, service user counts).",
+    ),
+    th.Property(
+        "usage_report_lookback_days",
+        th.IntegerType,
+        default=3,
+        title="Usage report lookback (days)",
+        description="Latest loaded report dates read again each run, as Microsoft back-fills usage.",
+    ),
+    th.Property(
+        "usage_report_calls_per_10_minutes",
+        th.IntegerType,
+        default=14,
+        title="Usage report calls per 10 minutes",
+        description="Calls per report per 10 minutes (Graph allows 14); dates beyond wait for the "
+        "next run.",
+    ),
+    th.Property(
+        "usage_report_wait_for_limit",
+        th.BooleanType,
+        default=False,
+        title="Wait at the usage report limit",
+        description="At the report call limit, wait until the 10-minute window frees instead of "
+        "leaving the remaining dates for the next run.",
+    ),
+    th.Property(
+        "log_overlap_minutes",
+        th.NumberType,
+        default=15,
+        title="Log overlap (minutes)",
+        description="Activity logs (sign_ins, directory_audits, provisioning_logs): re-read this "
+        "many minutes before the bookmark to catch late events; ids already emitted are skipped.",
+    ),
+    th.Property(
+        "audit_requests_per_10s",
+        th.NumberType,
+        default=5,
+        title="Activity-log requests per 10 s",
+        description="Pace requests to the activity-log APIs under Graph's limit of 5 per 10 "
+        "seconds per app and tenant; 0 turns pacing off (429s are still retried).",
+    ),
+    th.Property(
+        "user_agent",
+        th.StringType,
+        title="User agent",
+        description="User-Agent header sent to Graph.",
+    ),
+).to_dict()
+
+SETTING_HINTS = {
+    "tenant_id": "the Directory (tenant) ID from Entra admin center > Overview",
+    "client_id": "the Application (client) ID from App registrations > your app > Overview",
+}
+
+
+def safe_validation_message(error: t.Any) -> str:
+    """Which setting is wrong and why, without echoing the value."""
+    if error.validator == "required":
+        missing = [name for name in error.validator_value if name not in (error.instance or {})]
+        return "; ".join(
+            f"setting {name} is missing: set {name}"
+            + (f" ({SETTING_HINTS[name]})" if name in SETTING_HINTS else "")
+            + f" in the config file or TAP_MICROSOFT365_{name.upper()}"
+            for name in missing
+        )
+    where = ".".join(str(p) for p in error.path) or "config"
+    if error.validator == "type":
+        kinds = (
+            error.validator_value
+            if isinstance(error.validator_value, list)
+            else [error.validator_value]
+        )
+        return f"setting {where} must be of type {' or '.join(k for k in kinds if k != 'null')}"
+    if error.validator == "enum":
+        return f"setting {where} must be one of {', '.join(map(str, error.validator_value))}"
+    if error.validator == "format":
+        return f"setting {where} must be a {error.validator_value}"
+    return f"setting {where} is not valid ({error.validator})"
+
+
+def check_ids(tenant_id: str, client_id: str) -> None:
+    """tenant_id is a GUID or a domain; client_id is a GUID (Entra's formats)."""
+    if not tenant_id:
+        raise ConfigError(
+            "Setting tenant_id is missing. Fix: set it to the Directory (tenant) ID from Entra admin "
+            "center > Overview."
+        )
+    if not (GUID.match(tenant_id) or DOMAIN.match(tenant_id)):
+        raise ConfigError(
+            "Setting tenant_id is neither a GUID nor a domain. Fix: copy the Directory "
+            "(tenant) ID (a GUID like 72f988bf-86f1-41af-91ab-2d7cd011db47) from Entra admin center > "
+            "Overview."
+        )
+    if not client_id:
+        raise ConfigError(
+            "Setting client_id is missing. Fix: set it to the Application (client) ID of the app "
+            "registration."
+        )
+    if not GUID.match(client_id):
+        raise ConfigError(
+            "Setting client_id is not a GUID. Fix: copy the Application (client) ID "
+            "(not the secret ID or the object ID) from App registrations > your app > Overview."
+        )
+
+
+def check_url(setting: str, value: str) -> str:
+    """An https URL without trailing slash (msal refuses plain http)."""
+    parsed = urlparse(value)
+    if parsed.scheme != "https" or not parsed.netloc:
+        raise ConfigError(
+            f"Setting {setting} is not an https URL. Fix: use the form "
+            "https://host[:port] (msal and Graph need TLS)."
+        )
+    return value.rstrip("/")
+
+

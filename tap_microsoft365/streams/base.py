@@ -1,0 +1,358 @@
+"""Stream bases: streams declare what to read; the Graph client does the HTTP.
+
+- :class:`GraphStream`: one Graph collection, paged with the cheapest query: ``$select`` of exactly the
+  schema's Graph properties and the endpoint's documented maximum ``$top`` (graph.md 1), only the query
+  options the endpoint documents.
+- :class:`RememberingStream`: a parent that keeps a small value per record for its child streams, so a
+  child needs no second listing in the same run.
+- :class:`BatchedChildStream`: a per-parent collection (``/groups/{id}/members`` ...) read 20 parents per
+  ``$batch`` (graph.md 5); parents from the run context or, when the parent did not run, one listing.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import typing as t
+
+from singer_sdk import Stream
+from singer_sdk.helpers.conform import TypeConformanceLevel
+
+from tap_microsoft365.context import ParentRows
+from tap_microsoft365.graph.errors import (
+    GraphSkippableError,
+    TapMicrosoft365Error,
+    UnknownPropertyError,
+)
+
+if t.TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator
+
+    from singer_sdk import Tap
+    from singer_sdk.helpers.types import Context
+
+    from tap_microsoft365.context import RunContext
+    from tap_microsoft365.graph.client import GraphClient
+    from tap_microsoft365.graph.pacing import Pacer
+
+#: ``@odata.type`` of directoryObject members and owners -> the tap's ``member_type`` values.
+MEMBER_TYPES = {
+    "#microsoft.graph.user": "user",
+    "#microsoft.graph.group": "group",
+    "#microsoft.graph.device": "device",
+    "#microsoft.graph.servicePrincipal": "servicePrincipal",
+    "#microsoft.graph.orgContact": "orgContact",
+}
+#: Unknown-property retries per listing (each drops one property for the run).
+MAX_DROPPED = 10
+
+
+def _known_failure_logged_once(record: logging.LogRecord) -> bool:
+    """Drop singer-sdk's cause-less "An unhandled error occurred" line for the tap's own failures.
+
+    The CLI prints those as one line with the cause (tap.main); other failures keep the SDK's line.
+    """
+    if record.levelno >= logging.ERROR and str(record.msg).startswith("An unhandled error occurred"):
+        return not isinstance(sys.exc_info()[1], TapMicrosoft365Error)
+    return True
+
+
+def member_type(obj: dict) -> str | None:
+    """user, group, device, servicePrincipal or orgContact from ``@odata.type``."""
+    odata_type = obj.get("@odata.type", "")
+    return MEMBER_TYPES.get(odata_type, odata_type.rsplit(".", 1)[-1] or None)
+
+
+class RunSource(t.Protocol):
+    """What a stream needs of its tap: the tenant's run context and the other streams."""
+
+    @property
+    def run_context(self) -> RunContext: ...
+
+    @property
+    def streams(self) -> dict[str, Stream]: ...
+
+    def has_run_context(self) -> bool: ...
+
+
+class GraphStream(Stream):
+    """Base of every stream: a Graph collection read page by page with the cheapest query."""
+
+    primary_keys: t.ClassVar[tuple[str, ...]] = ("id",)
+    #: The collection, relative to the v1.0 root.
+    path: t.ClassVar[str] = ""
+    #: Documented maximum ``$top`` of the endpoint; None when it documents no ``$top``.
+    max_page_size: t.ClassVar[int | None] = 999
+    #: False for endpoints that document no ``$select`` (e.g. directoryRoles, domains, audit logs).
+    supports_select: t.ClassVar[bool] = True
+    #: Fields the tap adds; never sent in ``$select``.
+    tap_fields: t.ClassVar[tuple[str, ...]] = ("tenant_id",)
+    #: Graph's JSON already has the schema's types (strings for date-times, ints, bools, lists, objects),
+    #: so the SDK's per-value conformance (two thirds of its per-record time) is skipped; the one thing it
+    #: did that matters, dropping keys the schema lacks, is done per record in :meth:`rows`.
+    TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
+
+    def __init__(self, tap: Tap) -> None:
+        super().__init__(tap=tap)
+        self.run_source = t.cast("RunSource", tap)
+        self._catalog_selected: bool | None = None
+        self.logger.addFilter(_known_failure_logged_once)
+
+    # -- wiring ----------------------------------------------------------------------------------
+
+    @property
+    def run(self) -> RunContext:
+        """The tenant's run context (client, parent rows, lookups)."""
+        return self.run_source.run_context
+
+    @property
+    def client(self) -> GraphClient:
+        """The tenant's Graph client."""
+        return self.run.client
+
+    @property
+    def partitions(self) -> list[dict] | None:
+        """Every stream is partitioned by tenant: state is per (stream, tenant) from day one."""
+        return [{"tenant_id": str(self.config.get("tenant_id") or "").strip()}]
+
+    def apply_catalog(self, catalog: t.Any) -> None:
+        """Remember what the catalog selected (the SDK's dry run later forces every stream on)."""
+        super().apply_catalog(catalog)
+        entry = catalog.get_stream(self.name)
+        root = entry.metadata.get(()) if entry is not None else None
+        self._catalog_selected = bool(
+            root is not None and (root.selected or (root.selected is None and root.selected_by_default))
+        )
+
+    @property
+    def selected_in_catalog(self) -> bool:
+        """Selected by the input catalog, or by default when there is none."""
+        if self._catalog_selected is None:
+            return self.selected_by_default
+        return self._catalog_selected
+
+    # -- the query -------------------------------------------------------------------------------
+
+    @property
+    def select_fields(self) -> list[str]:
+        """The schema's Graph properties, less those this tenant's Graph does not know."""
+        dropped = self.run.dropped.get(self.name, ()) if self.run_source.has_run_context() else ()
+        return [
+            name
+            for name in self.schema["properties"]
+            if name not in self.tap_fields and name not in dropped
+        ]
+
+    @property
+    def page_size(self) -> int | None:
+        """The documented maximum, or the page_size setting when it is smaller."""
+        if self.max_page_size is None:
+            return None
+        cap = self.config.get("page_size")
+        return min(self.max_page_size, int(cap)) if cap else self.max_page_size
+
+    def query_params(self, context: Context | None) -> dict[str, t.Any]:
+        """Extra OData options of the first request (``$filter``, ``$count``, ``$expand``)."""
+        return {}
+
+    def request_headers(self) -> dict[str, str]:
+        """Headers of every page (``ConsistencyLevel`` for advanced queries, resent per page)."""
+        return {}
+
+    def first_params(self, context: Context | None) -> dict[str, t.Any]:
+        """``$select`` and ``$top`` and the stream's options; nextLinks carry them afterwards."""
+        params: dict[str, t.Any] = {}
+        if self.supports_select:
+            params["$select"] = ",".join(self.select_fields)
+        if self.page_size:
+            params["$top"] = self.page_size
+        params.update(self.query_params(context))
+        return params
+
+    def pacer(self) -> Pacer | None:
+        """The throttling scope's pacer, when the endpoint has a low documented limit."""
+        return None
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    def pages(self, context: Context | None, path: str | None = None) -> Iterator[dict]:
+        """The collection's pages; a ``$select`` property Graph does not know is dropped once.
+
+        Graph answers 400 "Could not find a property named 'X'" for a property its cloud or version
+        lacks (graph.md 10): the property is left out for this run with one warning, and the first page
+        asked again. The stream's own ``path`` unless another is given.
+        """
+        for _ in range(MAX_DROPPED + 1):
+            started = False
+            try:
+                for page in self.client.pages(
+                    path or self.path,
+                    stream=self.name,
+                    params=self.first_params(context),
+                    headers=self.request_headers() or None,
+                    pace=self.pacer(),
+                ):
+                    started = True
+                    yield page
+                return
+            except UnknownPropertyError as exc:
+                if started or exc.prop not in self.select_fields:
+                    raise
+                self.drop_property(exc.prop, str(exc))
+        raise AssertionError("unreachable: more unknown properties than MAX_DROPPED")
+
+    def drop_property(self, prop: str, why: str) -> None:
+        """Leave ``prop`` out of this stream's ``$select`` for the run, with one warning."""
+        self.run.dropped.setdefault(self.name, set()).add(prop)
+        self.logger.warning(
+            "%s Synced without it for this run (it is null in the records). Fix: none needed; it "
+            "appears once the tenant's Graph offers it.",
+            why,
+        )
+
+    def rows(self, page: dict) -> Iterable[dict]:
+        """The page's ``value`` items, tagged with the tenant; keys outside the schema dropped.
+
+        With ``$select`` Graph returns exactly the selected properties (null ones included), so the
+        key check is a length comparison for almost every record.
+        """
+        tenant_id = self.run.tenant_id
+        keys = self.schema["properties"]
+        expected = len(self.select_fields) if self.supports_select else -1
+        for item in page["value"]:
+            if not isinstance(item, dict):
+                continue
+            if len(item) != expected:
+                for key in [k for k in item if k not in keys]:
+                    del item[key]
+            item["tenant_id"] = tenant_id
+            yield item
+
+    def graph_records(self, context: Context | None) -> Iterable[dict]:
+        """The stream's records; overridden by streams that are not one paged collection."""
+        for page in self.pages(context):
+            yield from self.rows(page)
+
+    def get_records(self, context: Context | None) -> Iterable[dict]:
+        """Records, or none with one warning when the tenant lacks a permission, licence or feature."""
+        try:
+            yield from self.graph_records(context)
+        except GraphSkippableError as exc:
+            if self.config.get("strict_permissions"):
+                raise
+            self.logger.warning("Skipping stream '%s': %s", self.name, exc)
+
+
+class RememberingStream(GraphStream):
+    """A parent stream that remembers ``remember(row)`` of each record it emits.
+
+    Only while one of ``remembered_for`` (the child streams) is selected, so an unselected child
+    costs no memory.
+    """
+
+    #: The streams that read what this stream remembers.
+    remembered_for: t.ClassVar[tuple[str, ...]] = ()
+    #: The Graph properties :meth:`remember` reads (the ``$select`` of a listing by a child).
+    remember_fields: t.ClassVar[tuple[str, ...]] = ("id",)
+
+    def remember(self, row: dict) -> t.Any:
+        """The value kept per record (the id by default)."""
+        return row["id"]
+
+    def post_process(self, row: dict, context: Context | None = None) -> dict:
+        """Keep the row's value for the child streams."""
+        entry = self.run.parents.get(self.name)
+        if entry is not None and not entry.complete:
+            entry.rows.append(self.remember(row))
+        return row
+
+    def graph_records(self, context: Context | None) -> Iterable[dict]:
+        """Records; the kept list counts as complete only when every page was read."""
+        self.run.parents.pop(self.name, None)
+        streams = self.run_source.streams
+        if not any(streams[n].selected for n in self.remembered_for if n in streams):
+            yield from super().graph_records(context)
+            return
+        entry = self.run.parents[self.name] = ParentRows()
+        yield from super().graph_records(context)
+        entry.complete = True
+
+    def listing_for(self, child: str, context: Context | None) -> Iterator[t.Any]:
+        """The remembered values by a cheap listing (``$select`` of ``remember_fields`` only).
+
+        Errors are reported under ``child``, the stream that needed the listing.
+        """
+        params: dict[str, t.Any] = {}
+        if self.supports_select:
+            params["$select"] = ",".join(self.remember_fields)
+        if self.page_size:
+            params["$top"] = self.page_size
+        params.update(self.query_params(context))
+        for page in self.client.pages(
+            self.path,
+            stream=child,
+            params=params,
+            headers=self.request_headers() or None,
+            pace=self.pacer(),
+        ):
+            for row in page["value"]:
+                if isinstance(row, dict) and "id" in row:
+                    yield self.remember(row)
+
+
+class BatchedChildStream(GraphStream):
+    """A collection per parent object, 20 parents per ``$batch`` POST (graph.md 5).
+
+    Declare ``parent`` (the parent stream's name), ``child_path`` (with ``{id}``), ``child_select``
+    (the inner ``$select``; None: the endpoint takes none), ``max_page_size`` (the inner ``$top``; None:
+    the endpoint documents none) and :meth:`child_row`.
+    """
+
+    parent: t.ClassVar[str]
+    child_path: t.ClassVar[str]
+    child_select: t.ClassVar[str | None] = None
+
+    def parent_values(self, context: Context | None) -> Iterable[t.Any]:
+        """What the parent remembered in this run, else one listing of the parent collection."""
+        remembered = self.run.remembered(self.parent)
+        if remembered is not None:
+            return list(remembered)
+        parent = self.run_source.streams[self.parent]
+        if not isinstance(parent, RememberingStream):
+            raise TypeError(f"{self.parent} is not a RememberingStream")
+        return parent.listing_for(self.name, context)
+
+    @staticmethod
+    def parent_id(value: t.Any) -> str:
+        """The parent's id from its remembered value (an id, or a tuple that starts with it)."""
+        return value if isinstance(value, str) else value[0]
+
+    def child_url(self, parent_id: str) -> str:
+        """The relative inner URL for one parent."""
+        url = self.child_path.format(id=parent_id)
+        options = []
+        if self.child_select:
+            options.append(f"$select={self.child_select}")
+        if self.page_size:
+            options.append(f"$top={self.page_size}")
+        return f"{url}?{'&'.join(options)}" if options else url
+
+    def child_row(self, parent: t.Any, item: dict) -> dict | None:
+        """The record of one child item of ``parent`` (its remembered value)."""
+        raise NotImplementedError
+
+    def graph_records(self, context: Context | None) -> Iterable[dict]:
+        """Children of every parent, 20 parents per ``$batch``."""
+        tenant_id = self.run.tenant_id
+        requests_ = (
+            (value, self.child_url(self.parent_id(value)))
+            for value in self.parent_values(context)
+        )
+        for parent, page in self.client.batch(requests_, stream=self.name):
+            for item in page["value"]:
+                if not isinstance(item, dict) or "id" not in item:
+                    continue
+                row = self.child_row(parent, item)
+                if row is not None:
+                    row["tenant_id"] = tenant_id
+                    yield row
