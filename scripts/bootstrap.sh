@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Idempotent setup: .venv with the tap + test + meltano extras, then the Meltano plugins.
 # Re-runs pip only when pyproject.toml changed, and `meltano install` only when meltano.yml (or
-# pyproject.toml, since the extractor is `pip_url: -e .`) changed. Needs only python3 (3.10+) and PyPI.
+# pyproject.toml, since the extractor is `pip_url: -e .`) changed. Needs only python3 (3.11+) and PyPI.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -30,8 +30,8 @@ run_logged() {  # run_logged LOGFILE CMD...: quiet unless it fails
 }
 
 if [[ ! -x "$VENV/bin/python" ]]; then
-    "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 10))' \
-        || { say "python 3.10+ required, $PYTHON is $("$PYTHON" --version 2>&1)"; exit 1; }
+    "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+        || { say "python 3.11+ required, $PYTHON is $("$PYTHON" --version 2>&1)"; exit 1; }
     say "creating .venv with $("$PYTHON" --version 2>&1)"
     "$PYTHON" -m venv "$VENV"
 fi
