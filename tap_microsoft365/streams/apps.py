@@ -25,7 +25,6 @@ from tap_microsoft365.streams.base import (
     BatchedChildStream,
     GraphStream,
     RememberingStream,
-    member_type,
 )
 
 if t.TYPE_CHECKING:
@@ -215,16 +214,11 @@ class DirectoryRoleMembersStream(BatchedChildStream):
         th.Property("userPrincipalName", String),
         th.Property("displayName", String),
     )
+    parent_field = "role_id"
+    child_field = "member_id"
+    type_field = "member_type"
+    copied = ("userPrincipalName", "displayName")
 
-    def child_row(self, parent: t.Any, item: dict) -> dict:
-        """A role holder."""
-        return {
-            "role_id": parent,
-            "member_id": item["id"],
-            "member_type": member_type(item),
-            "userPrincipalName": item.get("userPrincipalName"),
-            "displayName": item.get("displayName"),
-        }
 
 
 class UserLicensesStream(GraphStream):

@@ -185,13 +185,7 @@ class GraphStream(Stream):
         for _ in range(MAX_DROPPED + 1):
             started = False
             try:
-                for page in self.client.pages(
-                    path or self.path,
-                    stream=self.name,
-                    params=self.first_params(context),
-                    headers=self.request_headers() or None,
-                    pace=self.pacer(),
-                ):
+                for page in self.collection(path or self.path, self.first_params(context), self.name):
                     started = True
                     yield page
                 return
@@ -200,6 +194,16 @@ class GraphStream(Stream):
                     raise
                 self.drop_property(exc.prop, str(exc))
         raise AssertionError("unreachable: more unknown properties than MAX_DROPPED")
+
+    def collection(self, path: str, params: dict[str, t.Any], stream: str) -> Iterator[dict]:
+        """Pages of ``path`` with this stream's headers and pacing; errors reported under ``stream``."""
+        return self.client.pages(
+            path,
+            stream=stream,
+            params=params,
+            headers=self.request_headers() or None,
+            pace=self.pacer(),
+        )
 
     def drop_property(self, prop: str, why: str) -> None:
         """Leave ``prop`` out of this stream's ``$select`` for the run, with one warning."""
@@ -288,13 +292,7 @@ class RememberingStream(GraphStream):
         if self.page_size:
             params["$top"] = self.page_size
         params.update(self.query_params(context))
-        for page in self.client.pages(
-            self.path,
-            stream=child,
-            params=params,
-            headers=self.request_headers() or None,
-            pace=self.pacer(),
-        ):
+        for page in self.collection(self.path, params, child):
             for row in page["value"]:
                 if isinstance(row, dict) and "id" in row:
                     yield self.remember(row)
@@ -305,12 +303,18 @@ class BatchedChildStream(GraphStream):
 
     Declare ``parent`` (the parent stream's name), ``child_path`` (with ``{id}``), ``child_select``
     (the inner ``$select``; None: the endpoint takes none), ``max_page_size`` (the inner ``$top``; None:
-    the endpoint documents none) and :meth:`child_row`.
+    the endpoint documents none) and the row: ``parent_field`` (the parent's id), ``child_field`` (the
+    child's id), ``type_field`` (``member_type`` from ``@odata.type``, or None) and ``copied`` (Graph
+    properties kept as they are); or override :meth:`child_row`.
     """
 
     parent: t.ClassVar[str]
     child_path: t.ClassVar[str]
     child_select: t.ClassVar[str | None] = None
+    parent_field: t.ClassVar[str] = "parent_id"
+    child_field: t.ClassVar[str] = "id"
+    type_field: t.ClassVar[str | None] = None
+    copied: t.ClassVar[tuple[str, ...]] = ()
 
     def parent_values(self, context: Context | None) -> Iterable[t.Any]:
         """What the parent remembered in this run, else one listing of the parent collection."""
@@ -339,7 +343,12 @@ class BatchedChildStream(GraphStream):
 
     def child_row(self, parent: t.Any, item: dict) -> dict | None:
         """The record of one child item of ``parent`` (its remembered value)."""
-        raise NotImplementedError
+        row = {self.parent_field: self.parent_id(parent), self.child_field: item["id"]}
+        if self.type_field:
+            row[self.type_field] = member_type(item)
+        for name in self.copied:
+            row[name] = item.get(name)
+        return row
 
     def graph_records(self, context: Context | None) -> Iterable[dict]:
         """Children of every parent, 20 parents per ``$batch``."""

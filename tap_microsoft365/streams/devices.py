@@ -18,7 +18,6 @@ from tap_microsoft365.streams.base import (
     BatchedChildStream,
     GraphStream,
     RememberingStream,
-    member_type,
 )
 
 if t.TYPE_CHECKING:
@@ -76,16 +75,11 @@ class DeviceOwnersStream(BatchedChildStream):
         th.Property("userPrincipalName", String),
         th.Property("displayName", String),
     )
+    parent_field = "device_id"
+    child_field = "owner_id"
+    type_field = "owner_type"
+    copied = ("userPrincipalName", "displayName")
 
-    def child_row(self, parent: t.Any, item: dict) -> dict:
-        """An ownership row."""
-        return {
-            "device_id": parent,
-            "owner_id": item["id"],
-            "owner_type": member_type(item),
-            "userPrincipalName": item.get("userPrincipalName"),
-            "displayName": item.get("displayName"),
-        }
 
 
 class IntuneStream(GraphStream):
@@ -165,6 +159,8 @@ class DetectedAppDevicesStream(BatchedChildStream):
     child_path = "/deviceManagement/detectedApps/{id}/managedDevices"
     child_select = "id"
     max_page_size = None
+    parent_field = "detected_app_id"
+    child_field = "managed_device_id"
     selected_by_default = False
     primary_keys = ("detected_app_id", "managed_device_id")
     schema = props(
@@ -182,6 +178,3 @@ class DetectedAppDevicesStream(BatchedChildStream):
             return
         yield from super().graph_records(context)
 
-    def child_row(self, parent: t.Any, item: dict) -> dict:
-        """An (app, device) row."""
-        return {"detected_app_id": parent, "managed_device_id": item["id"]}

@@ -17,7 +17,7 @@ from tap_microsoft365.schema import (
     props,
     strings,
 )
-from tap_microsoft365.streams.base import BatchedChildStream, RememberingStream, member_type
+from tap_microsoft365.streams.base import BatchedChildStream, RememberingStream
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterable
@@ -248,14 +248,8 @@ class GroupMembersStream(BatchedChildStream):
         th.Property("displayName", String),
         th.Property("mail", String),
     )
+    parent_field = "group_id"
+    child_field = "member_id"
+    type_field = "member_type"
+    copied = ("userPrincipalName", "displayName", "mail")
 
-    def child_row(self, parent: t.Any, item: dict) -> dict:
-        """A membership row."""
-        return {
-            "group_id": parent,
-            "member_id": item["id"],
-            "member_type": member_type(item),
-            "userPrincipalName": item.get("userPrincipalName"),
-            "displayName": item.get("displayName"),
-            "mail": item.get("mail"),
-        }
