@@ -23,7 +23,7 @@ def token(session: requests.Session, config: dict) -> str:
             "grant_type": "client_credentials",
             "client_id": config["client_id"],
             "client_secret": config["client_secret"],
-            "scope": f"{config['graph_url']}/.default",
+            "scope": "https://graph.microsoft.com/.default",  # the cloud's Graph audience
         },
         timeout=30,
     )

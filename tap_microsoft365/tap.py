@@ -91,6 +91,7 @@ class TapMicrosoft365(SafeConfigValidation, Tap):
             user_agent=config.get("user_agent") or "tap-microsoft365",
             deadline_seconds=float(config.get("request_timeout_seconds") or 300),
             batch_concurrency=int(config.get("batch_concurrency", DEFAULT_BATCH_CONCURRENCY)),
+            link_aliases=(cloud.graph,),
         )
         return RunContext(tenant_id=tenant_id, client=client)
 

@@ -85,6 +85,21 @@ def test_next_link_outside_the_graph_root_is_refused(sb, attacker, link, shown):
     assert sb.count(path="/v1.0/groups") == 1
 
 
+def test_graph_links_behind_a_proxy_are_kept_on_the_configured_root(sb):
+    # graph_url names a proxy (the sandbox's host); Graph writes nextLinks with its own root, which
+    # the client follows through the proxy, never to graph.microsoft.com itself
+    sb.faults.add(
+        r"^/v1\.0/groups$",
+        None,
+        next_link="https://graph.microsoft.com/v1.0/groups?$top=500",
+    )
+    result = run_sync(sb.tap_config(), ["groups"])
+    assert result.records("groups")
+    assert foreign_requests(sb) == []
+    second = [r for r in sb.requests if r.path == "/v1.0/groups"][1]
+    assert second.query == {"$top": "500"}
+
+
 def test_graph_api_redirect_is_never_followed(sb):
     port = sb.base_url.rsplit(":", 1)[1]
     sb.faults.add(

@@ -141,6 +141,7 @@ class GraphClient:
         deadline_seconds: float = DEFAULT_DEADLINE_SECONDS,
         read_timeout: float = DEFAULT_READ_TIMEOUT,
         batch_concurrency: int = DEFAULT_BATCH_CONCURRENCY,
+        link_aliases: Iterable[str] = (),
     ) -> None:
         parts = urlsplit(graph_url.rstrip("/"))
         if parts.scheme != "https" or not parts.netloc:
@@ -149,6 +150,11 @@ class GraphClient:
         self.origin = f"https://{parts.netloc}"
         self.root = f"{self.origin}{parts.path}/v1.0"
         self._root_path = f"{parts.path}/v1.0/"
+        #: Graph roots whose links are rewritten onto the configured root: behind a proxy or gateway
+        #: (graph_url), Graph still writes its nextLinks with its own host (the cloud's Graph root).
+        self._aliases = tuple(
+            f"{alias.rstrip('/')}/v1.0/" for alias in link_aliases if alias.rstrip("/") != self.origin
+        )
         self.tokens = tokens
         self.policy = policy
         self.user_agent = user_agent
@@ -172,7 +178,15 @@ class GraphClient:
         return url
 
     def check_graph_url(self, url: str, stream: str, source: str) -> str:
-        """``url`` if it is under the configured Graph root over https, else :class:`HostRefusedError`."""
+        """``url`` if it is under the configured Graph root over https, else :class:`HostRefusedError`.
+
+        A link under the cloud's own Graph root (when ``graph_url`` names a proxy) is rewritten onto the
+        configured root: requests still go nowhere else.
+        """
+        for alias in self._aliases:
+            if url.startswith(alias):
+                url = f"{self.root}/{url[len(alias) :]}"
+                break
         parts = urlsplit(url)
         same_origin = parts.scheme == "https" and f"https://{parts.netloc}" == self.origin
         if same_origin and (parts.path + "/").startswith(self._root_path):
@@ -187,8 +201,7 @@ class GraphClient:
 
     def relative(self, url: str, stream: str) -> str:
         """An absolute Graph link as the relative URL ``$batch`` wants (checked first)."""
-        self.check_graph_url(url, stream, "an inner @odata.nextLink")
-        return url[len(self.root) :]
+        return self.check_graph_url(url, stream, "an inner @odata.nextLink")[len(self.root) :]
 
     def pacer(self, scope: str, requests_per_10s: float) -> Pacer | None:
         """The tenant's pacer of one throttling scope (e.g. ``audit``); None when pacing is off."""
@@ -366,9 +379,13 @@ class GraphClient:
         """Every page of a collection: ``{"value": [...], "@odata.nextLink"?, ...}``, validated.
 
         Empty pages that carry a nextLink are followed (graph.md 5); a nextLink that repeats a page
-        already read, or points outside the Graph root, ends the stream with one clear line.
+        already read, or points outside the Graph root, ends the stream with one clear line. ``path``
+        may be an absolute Graph URL (a saved delta link), checked like a nextLink.
         """
-        url = self.url(path, params)
+        if "://" in path:
+            url = self.check_graph_url(path, stream, "the saved @odata.deltaLink")
+        else:
+            url = self.url(path, params)
         seen: set[int] = set()
         while True:
             seen.add(hash(url))

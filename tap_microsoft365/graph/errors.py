@@ -57,6 +57,10 @@ class NotInCloudError(GraphSkippableError):
     """The endpoint does not exist in this national cloud (400 "Resource not found for the segment")."""
 
 
+class DeltaExpiredError(GraphError):
+    """A delta link Graph no longer honours (400 ``syncStateNotFound``, 410 ``resyncRequired``)."""
+
+
 class GraphNotFoundError(GraphError):
     """Graph answered 404: the object is gone (a parent deleted during the sync)."""
 
@@ -191,6 +195,8 @@ UNKNOWN_PROPERTY = re.compile(r"Could not find a property named '([^']+)'")
 #: 400 "Resource not found for the segment 'X'." = the endpoint is not in this cloud (graph.md 10).
 NO_SEGMENT = "resource not found for the segment"
 INVALID_FILTER = "invalid filter clause"
+#: Delta tokens expire (7 days for directory objects) or are reset: a full round is needed (graph.md 2).
+DELTA_RESET_CODES = frozenset({"syncStateNotFound", "resyncRequired"})
 
 
 @dataclass(frozen=True)
@@ -242,6 +248,11 @@ def classify(status: int, code: str, message: str, where: Failure) -> GraphError
         )
     if status == 400 and INVALID_FILTER in low:
         return FilterRefusedError(f"stream '{where.stream}': {said}: {message}.")
+    if code in DELTA_RESET_CODES or status == 410:
+        return DeltaExpiredError(
+            f"stream '{where.stream}': Graph no longer honours the saved delta link ({status} "
+            f"{code or 'Gone'} for {where.call()})."
+        )
     if status == 404:
         return GraphNotFoundError(f"stream '{where.stream}': {said} (the object is gone).")
     detail = f": {message}" if message else ""
