@@ -41,6 +41,16 @@ def main(argv: list[str] | None = None) -> int:
         + ", ".join(f"{c}: {r}" for c, r in GRAPH_RESOURCES.items())
         + "; default global)",
     )
+    parser.add_argument(
+        "--delta-replays",
+        action="store_true",
+        help="delta query: re-send a few objects of every round a second time on a later page "
+        "(Graph may return the same object more than once in a round)",
+    )
+    parser.add_argument(
+        "--delta-token-lifetime", type=float, default=7 * 86400.0,
+        help="seconds a delta token lives (default 7 days, as for directory objects)",
+    )  # fmt: skip
     parser.add_argument("--sign-ins-per-day", type=int, default=None)
     parser.add_argument("--audits-per-day", type=int, default=None)
     parser.add_argument(
@@ -64,6 +74,8 @@ def main(argv: list[str] | None = None) -> int:
         audits_per_day=args.audits_per_day,
         audit_throttle=args.audit_throttle,
         cloud=args.cloud,
+        delta_replays=args.delta_replays,
+        delta_token_lifetime=args.delta_token_lifetime,
     ).start()
     sandbox.server.latency = args.latency_ms / 1000.0
     config_path = None

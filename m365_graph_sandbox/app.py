@@ -12,6 +12,8 @@ from typing import Any
 
 from . import metadata, tls
 from .model import Tenant
+from .model.changes import ChangeLog, Changes
+from .routes import delta as _delta
 from .server import FaultPlan, HttpsServer, RequestLog, Server, make_context
 
 _TEMP_DIRS: list[str] = []
@@ -53,6 +55,8 @@ class Sandbox:
         port: int = 0,
         host: str = "127.0.0.1",
         cloud: str = "global",
+        delta_replays: bool = False,
+        delta_token_lifetime: float = 7 * 86400.0,
     ) -> None:
         metadata.check_cloud(cloud)
         self.tenant = Tenant(users=users, seed=seed, premium=premium)
@@ -75,6 +79,8 @@ class Sandbox:
             "premium": premium,
             "intune": intune,
             "cloud": cloud,
+            "delta_replays": delta_replays,
+            "delta_token_lifetime": delta_token_lifetime,
         }
         self._workdir = workdir
         self._host, self._port = host, port
@@ -93,6 +99,9 @@ class Sandbox:
             intune=intune,
             cloud=cloud,
         )
+        # delta query (routes/delta.py, graph.md 2)
+        self.server.delta_replays = bool(delta_replays)
+        self.server.delta_token_lifetime = float(delta_token_lifetime)
         # activity logs (model/audit.py, routes/audit.py): volume and the 5-per-10-s throttle
         self.server.audit_throttle = audit_throttle
         if sign_ins_per_day is not None or audits_per_day is not None:
@@ -286,6 +295,69 @@ class Sandbox:
             self.graph_resource if audience is None else audience,
         )
         return info.token
+
+    # -- mutations and delta (model/changes.py, routes/delta.py; graph.md 2) ------------------------
+
+    @property
+    def changes(self) -> Changes:
+        """The change tracking state: ``version``, per-object change versions, deleted items."""
+        return self.tenant.changes
+
+    def update(self, kind: str, id: str, **props: Any) -> None:
+        """Change properties of a live object of ``kind``.
+
+        ``kind``: users, groups, devices, applications, servicePrincipals. The object shows as changed
+        in the next delta round and with its new values in the list endpoint.
+        """
+        self.tenant.changes.update(kind, id, **props)
+        _delta.invalidate(self.server)
+
+    def create(self, kind: str, obj: dict[str, Any] | None = None) -> str:
+        """Add an object (``obj`` completed with every modelled key, or a generated realistic one)."""
+        new_id = self.tenant.changes.create(kind, obj)
+        _delta.invalidate(self.server)
+        return new_id
+
+    def soft_delete(self, kind: str, id: str) -> None:
+        """Delete to deleted items (users, Microsoft 365 groups, applications, service principals).
+
+        Delta: ``@removed`` reason "changed"; ``ValueError`` for devices and other groups.
+        """
+        self.tenant.changes.soft_delete(kind, id)
+        _delta.invalidate(self.server)
+
+    def hard_delete(self, kind: str, id: str) -> None:
+        """Delete permanently (or purge a soft-deleted object): delta reason "deleted"."""
+        self.tenant.changes.hard_delete(kind, id)
+        _delta.invalidate(self.server)
+
+    def restore(self, kind: str, id: str) -> None:
+        """Restore a soft-deleted object (and its links): it comes back as a changed object."""
+        self.tenant.changes.restore(kind, id)
+        _delta.invalidate(self.server)
+
+    def add_member(self, group_id: str, member_id: str) -> None:
+        """Add a direct member to an assigned (non-dynamic) group."""
+        self.tenant.changes.add_member(group_id, member_id)
+        _delta.invalidate(self.server)
+
+    def remove_member(self, group_id: str, member_id: str) -> None:
+        """Remove a direct member of an assigned group."""
+        self.tenant.changes.remove_member(group_id, member_id)
+        _delta.invalidate(self.server)
+
+    def churn(self, fraction: float = 0.01, seed: int = 1) -> ChangeLog:
+        """A deterministic mix of mutations over the tenant (see ``Changes.churn``); the ground truth."""
+        log = self.tenant.changes.churn(fraction, seed)
+        _delta.invalidate(self.server)
+        return log
+
+    def expire_delta_tokens(self, mode: str = "syncStateNotFound") -> None:
+        """Expire every delta/skip token issued so far (graph.md 2).
+
+        They answer 400 ``syncStateNotFound`` or, with ``mode="resyncRequired"``, 410 Gone + ``Location``.
+        """
+        _delta.clock(self.server).expire_all(mode)
 
     def _require_started(self) -> tls.TlsFiles:
         if self.tls is None:

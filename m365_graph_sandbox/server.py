@@ -546,6 +546,10 @@ class Server:
         self.latency = 0.0
         #: set while stopping: wakes slow-drip answers so they end
         self.stopping = threading.Event()
+        #: delta query (routes/delta.py): re-send a few objects of each round on a later page
+        self.delta_replays = False
+        #: seconds a delta/skip token lives (graph.md 2: 7 days for directory objects)
+        self.delta_token_lifetime = 7 * 86400.0
         #: revoke every token after each ``revoke_every``-th authenticated Graph request (0: off)
         self.revoke_every = 0
         self._authenticated = 0

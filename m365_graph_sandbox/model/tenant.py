@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .audit import AuditLogs
+    from .changes import Changes
     from .reports import ReportOptions, UsageData
 
 #: Fixed "now" of generated data, so the same seed always gives the same tenant (dates are relative to it).
@@ -83,6 +84,8 @@ class Tenant:
     usage: UsageData
     # audit
     audit: AuditLogs
+    # mutations and change tracking (delta query, graph.md 2)
+    changes: Changes
 
     def __init__(
         self, users: int = 300, seed: int = 42, *, premium: bool = True, anchor: float = ANCHOR

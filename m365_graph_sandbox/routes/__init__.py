@@ -1,9 +1,12 @@
-"""Route modules: each has ``register(table)``; later issues append theirs to ``MODULES``."""
+"""Route modules: each has ``register(table)``; later issues append theirs to ``MODULES``.
+
+``delta`` comes before ``directory`` so ``/users/delta`` is not read as ``/users/{id}``.
+"""
 
 from __future__ import annotations
 
-from . import apps, audit, auth, batch, devices, directory, licensing, organization, reports
+from . import apps, audit, auth, batch, delta, devices, directory, licensing, organization, reports
 
-MODULES = [auth, directory, licensing, organization, devices, apps, reports, audit, batch]
+MODULES = [auth, delta, directory, licensing, organization, devices, apps, reports, audit, batch]
 
 __all__ = ["MODULES"]
