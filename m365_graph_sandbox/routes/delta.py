@@ -39,6 +39,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import re
+import threading
 import time
 import zlib
 from collections import OrderedDict
@@ -172,12 +173,14 @@ class TokenClock:
         self.serial = 0
         self.issued_at: dict[int, float] = {}
         self.expiries: list[tuple[int, str]] = []  # (tokens with serial below, mode)
+        self._lock = threading.Lock()
 
     def issue(self) -> int:
         """A new serial, stamped now (monotonic clock)."""
-        self.serial += 1
-        self.issued_at[self.serial] = time.monotonic()
-        return self.serial
+        with self._lock:
+            self.serial += 1
+            self.issued_at[self.serial] = time.monotonic()
+            return self.serial
 
     def expire_all(self, mode: str) -> None:
         """Every token issued so far answers ``mode``."""
@@ -341,17 +344,23 @@ def _deleted_type(server: Server, member_id: str) -> str:
 
 
 def _round(server: Server, cursor: Cursor) -> Round:
-    rounds: OrderedDict[tuple, Round] = server.cache.setdefault("delta.rounds", OrderedDict())
+    """The round a cursor belongs to, materialized once and kept (the last 32 rounds).
+
+    A round evicted from the cache is materialized again from its bounds (the objects that changed in
+    ``(since, until]`` are stable; a first round takes the objects live now).
+    """
     q = cursor.query
     key = (cursor.kind, q.select, q.filter, q.expand, cursor.since, cursor.until)
-    found = rounds.get(key)
-    if found is None:
-        found = rounds[key] = _materialize(server, cursor)
-        while len(rounds) > _ROUNDS_KEPT:
-            rounds.popitem(last=False)
-    else:
-        rounds.move_to_end(key)
-    return found
+    with server.tenant.changes.lock:
+        rounds: OrderedDict[tuple, Round] = server.cache.setdefault("delta.rounds", OrderedDict())
+        found = rounds.get(key)
+        if found is None:
+            found = rounds[key] = _materialize(server, cursor)
+            while len(rounds) > _ROUNDS_KEPT:
+                rounds.popitem(last=False)
+        else:
+            rounds.move_to_end(key)
+        return found
 
 
 # -- the route -------------------------------------------------------------------------------------

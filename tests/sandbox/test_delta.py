@@ -164,6 +164,22 @@ def test_changes_in_the_next_round(sb):
     assert set(got) == {restored, soft}
     assert set(got[restored]) == {"id", "displayName", "department"}
     assert got[soft]["@removed"] == {"reason": "deleted"}
+    # GET by id follows: gone when deleted, back when restored
+    assert s.get(f"{sb.base_url}/v1.0/users/{soft}").status_code == 404
+    assert s.get(f"{sb.base_url}/v1.0/users/{restored}?$select=id").json()["id"] == restored
+
+
+def test_delta_function_spelling_and_batch(sb):
+    s = session(sb)
+    body = s.get(f"{sb.base_url}/v1.0/users/delta()?$select=displayName").json()
+    assert body["@odata.nextLink"].startswith(f"{sb.base_url}/v1.0/users/delta()?$skiptoken=")
+    batch = {"requests": [{"id": "1", "method": "GET", "url": "/users/delta?$select=id"}]}
+    inner = s.post(f"{sb.base_url}/v1.0/$batch", json=batch).json()["responses"][0]
+    assert inner["status"] == 200
+    assert inner["body"]["@odata.nextLink"].startswith(
+        f"{sb.base_url}/v1.0/users/delta?$skiptoken="
+    )
+    assert len(inner["body"]["value"]) == 200
 
 
 def test_latest_token_and_filter_by_id(sb):
