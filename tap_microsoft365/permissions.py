@@ -27,6 +27,9 @@ class Requirement:
 
 REQUIREMENTS: dict[str, Requirement] = {
     "users": Requirement(("User.Read.All", "Directory.Read.All")),
+    "user_sign_in_activity": Requirement(
+        ("AuditLog.Read.All",), "Microsoft Entra ID P1 or P2 (and User.Read.All)"
+    ),
     "groups": Requirement(("GroupMember.Read.All", "Group.Read.All", "Directory.Read.All")),
     "group_members": Requirement(("GroupMember.Read.All", "Group.Read.All", "Directory.Read.All")),
     "subscribed_skus": Requirement(
@@ -88,6 +91,11 @@ def requirement_for(stream_name: str) -> Requirement:
 #: /users and /subscribedSkus). Least privileged first (graph.md 1).
 ENDPOINTS: tuple[tuple[str, Requirement], ...] = (
     ("/users", Requirement(("User.Read.All", "Directory.Read.All"))),
+    ("/users/delta", Requirement(("User.Read.All", "Directory.Read.All"))),
+    ("/groups/delta", REQUIREMENTS["groups"]),
+    ("/devices/delta", REQUIREMENTS["devices"]),
+    ("/applications/delta", REQUIREMENTS["applications"]),
+    ("/servicePrincipals/delta", REQUIREMENTS["service_principals"]),
     ("/groups", REQUIREMENTS["groups"]),
     ("/groups/{id}/members", REQUIREMENTS["group_members"]),
     ("/subscribedSkus", REQUIREMENTS["subscribed_skus"]),

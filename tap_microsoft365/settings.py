@@ -123,6 +123,15 @@ CONFIG_SCHEMA = th.PropertiesList(
         "skipping that stream with a warning.",
     ),
     th.Property(
+        "full_sync",
+        th.BooleanType,
+        default=False,
+        title="Full sync",
+        description="Read the delta streams (users, groups, group_members, devices, applications, "
+        "service_principals) in full this run instead of from their saved delta links; targets then "
+        "drop rows of objects gone from Graph (ACTIVATE_VERSION).",
+    ),
+    th.Property(
         "user_domains",
         th.ArrayType(th.StringType),
         title="User domains",

@@ -292,7 +292,7 @@ def test_tenant_without_p1_p2(caplog):
     with Sandbox(users=1200, seed=3, premium=False, audit_throttle=FAST) as sb:
         sandbox_env(sb)
         with caplog.at_level(logging.INFO):
-            result = run_sync(sb.tap_config(**FAST_TAP), ["users", *LOGS])
+            result = run_sync(sb.tap_config(**FAST_TAP), ["users", "user_sign_in_activity", *LOGS])
         messages = [r.getMessage() for r in caplog.records]
         # sign-ins and provisioning: skipped with one warning naming the licence
         for stream in ("sign_ins", "provisioning_logs"):
@@ -311,33 +311,27 @@ def test_tenant_without_p1_p2(caplog):
         refused = [r for r in sb.requests if r.path.endswith("directoryAudits") and r.status == 400]
         assert len(refused) == 1
         assert any("keeps 7 days" in m for m in messages)
-        # users: synced without signInActivity, one warning
-        users = result.records("users")
-        assert len(users) == 1200
-        assert all("signInActivity" not in u or u["signInActivity"] is None for u in users)
-        warned = [m for m in messages if "signInActivity (last sign-in) needs" in m]
+        # users: synced in full; their last sign-ins (user_sign_in_activity) skipped, one warning
+        assert len(result.records("users")) == 1200
+        assert not result.records("user_sign_in_activity")
+        warned = [m for m in messages if "Skipping stream 'user_sign_in_activity'" in m]
         assert len(warned) == 1
         assert "P1 or P2" in warned[0]
-        listing = [r for r in sb.requests if r.path == "/v1.0/users"]
-        assert listing[0].status == 403
-        assert "signInActivity" in listing[0].query["$select"]
-        retry = listing[1:]
-        assert len(retry) == math.ceil(1200 / 999)
-        assert all(r.query.get("$top", "999") == "999" for r in retry)
-        assert "signInActivity" not in retry[0].query["$select"]
+        assert "Authentication_RequestFromNonPremiumTenantOrB2CTenant" in warned[0]
 
 
-def test_users_sign_in_activity_needs_audit_log_permission(sb, caplog):
+def test_sign_in_activity_needs_audit_log_permission(sb, caplog):
     sb.granted_permissions.discard("AuditLog.Read.All")
     with caplog.at_level(logging.WARNING):
-        result = run_sync(sb.tap_config(), ["users"])
+        result = run_sync(sb.tap_config(), ["users", "user_sign_in_activity"])
     assert len(result.records("users")) == len(sb.tenant.users)
-    warned = [r.getMessage() for r in caplog.records if "signInActivity" in r.getMessage()]
-    assert len(warned) == 1
-    assert "AuditLog.Read.All" in warned[0]
+    assert not result.records("user_sign_in_activity")
+    [warned] = [r.getMessage() for r in caplog.records if "Skipping stream" in r.getMessage()]
+    assert "user_sign_in_activity" in warned
+    assert "AuditLog.Read.All" in warned
 
 
-# -- users.signInActivity ---------------------------------------------------------------------------
+# -- user_sign_in_activity ----------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
@@ -346,37 +340,18 @@ def big_sb():
         yield sandbox_env(sb)
 
 
-def test_users_with_sign_in_activity_read_500_per_page(big_sb):
+def test_sign_in_activity_read_500_per_page(big_sb):
     big_sb.reset_log()
-    result = run_sync(big_sb.tap_config(), ["users"])
+    result = run_sync(big_sb.tap_config(), ["user_sign_in_activity"])
     listing = [r for r in big_sb.requests if r.path == "/v1.0/users"]
     assert len(listing) == math.ceil(1200 / 500)
     assert listing[0].query["$top"] == "500"
     by_id = {u["id"]: u for u in big_sb.tenant.users}
-    rows = result.records("users")
+    rows = result.records("user_sign_in_activity")
     with_values = [r for r in rows if r["signInActivity"]["lastSignInDateTime"]]
     assert len(with_values) > len(rows) / 2
     row = with_values[0]
     assert row["signInActivity"] == by_id[row["id"]]["signInActivity"]
-
-
-def test_users_without_sign_in_activity_read_999_per_page(big_sb):
-    big_sb.reset_log()
-    config = big_sb.tap_config()
-    catalog = catalog_for(config, ["users"])
-    for entry in catalog["streams"]:
-        for md in entry["metadata"]:
-            if md["breadcrumb"] == ["properties", "signInActivity"]:
-                md["metadata"]["selected"] = False
-    buffer = io.BytesIO()
-    wrapper = io.TextIOWrapper(buffer, encoding="utf-8")
-    with contextlib.redirect_stdout(wrapper):
-        TapMicrosoft365(config=config, catalog=catalog, validate_config=True).sync_all()
-        wrapper.flush()
-    listing = [r for r in big_sb.requests if r.path == "/v1.0/users"]
-    assert len(listing) == math.ceil(1200 / 999)
-    assert listing[0].query["$top"] == "999"
-    assert "signInActivity" not in listing[0].query["$select"]
 
 
 # -- sandbox fidelity and units ---------------------------------------------------------------------

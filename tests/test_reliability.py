@@ -18,10 +18,10 @@ def test_429_with_fractional_retry_after_is_waited_then_retried(sb):
         r"^/v1\.0/users$", 429, skip=1, headers={"Retry-After": "0.35"}, code="TooManyRequests"
     )
     started = time.monotonic()
-    result = run_sync(sb.tap_config(page_size=100), ["users"])
+    result = run_sync(sb.tap_config(page_size=100), ["user_sign_in_activity"])
     assert time.monotonic() - started >= 0.35
-    assert len(result.records("users")) == len(sb.tenant.users)
-    ids = [r["id"] for r in result.records("users")]
+    assert len(result.records("user_sign_in_activity")) == len(sb.tenant.users)
+    ids = [r["id"] for r in result.records("user_sign_in_activity")]
     assert len(ids) == len(set(ids)), "the retried page is not emitted twice"
     assert sb.count(path="/v1.0/users") == math.ceil(len(sb.tenant.users) / 100) + 1
 
@@ -61,18 +61,18 @@ def test_retry_budget_exhausted_fails_clearly(sb):
 def test_token_renewed_once_after_401(sb):
     sb.faults.add(r"^/v1\.0/users$", 401, skip=1, code="InvalidAuthenticationToken")
     tokens_before = sb.count(method="POST", prefix=f"/{sb.tenant_id}/oauth2")
-    result = run_sync(sb.tap_config(page_size=100), ["users"])
-    assert len(result.records("users")) == len(sb.tenant.users)
+    result = run_sync(sb.tap_config(page_size=100), ["user_sign_in_activity"])
+    assert len(result.records("user_sign_in_activity")) == len(sb.tenant.users)
     assert sb.count(method="POST", prefix=f"/{sb.tenant_id}/oauth2") - tokens_before == 2
 
 
 def test_revoked_tokens_mid_sync_are_renewed(sb):
     sb.revoke_tokens_every(2)  # every token issued so far is revoked after the 2nd Graph request
     try:
-        result = run_sync(sb.tap_config(page_size=100), ["users"])
+        result = run_sync(sb.tap_config(page_size=100), ["user_sign_in_activity"])
     finally:
         sb.revoke_tokens_every(0)
-    assert len(result.records("users")) == len(sb.tenant.users)
+    assert len(result.records("user_sign_in_activity")) == len(sb.tenant.users)
     assert sb.count(method="POST", prefix=f"/{sb.tenant_id}/oauth2") == 2
 
 
@@ -105,19 +105,19 @@ def test_missing_permission_is_fatal_when_strict(sb):
 
 
 def test_inner_batch_429_is_retried_on_its_own(sb):
-    expected = sum(len(m) for m in sb.tenant.memberships.values())
+    expected = sum(len(m) for m in sb.tenant.role_members.values())
     sb.faults.add(
-        r"^/v1\.0/groups/[^/]+/members$",
+        r"^/v1\.0/directoryRoles/[^/]+/members$",
         429,
         times=3,
         headers={"Retry-After": "0.1"},
         code="TooManyRequests",
     )
-    result = run_sync(sb.tap_config(), ["groups", "group_members"])
-    rows = result.records("group_members")
+    result = run_sync(sb.tap_config(), ["directory_roles", "directory_role_members"])
+    rows = result.records("directory_role_members")
     assert len(rows) == expected
-    assert len({(r["group_id"], r["member_id"]) for r in rows}) == expected
-    baseline = math.ceil(len(sb.tenant.groups) / 20)
+    assert len({(r["role_id"], r["member_id"]) for r in rows}) == expected
+    baseline = math.ceil(len(sb.tenant.directory_roles) / 20)
     assert sb.count(path="/v1.0/$batch") >= baseline + 1
 
 

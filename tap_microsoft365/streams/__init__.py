@@ -22,13 +22,19 @@ from tap_microsoft365.streams.devices import (
     DevicesStream,
     ManagedDevicesStream,
 )
-from tap_microsoft365.streams.directory import GroupMembersStream, GroupsStream, UsersStream
+from tap_microsoft365.streams.directory import (
+    GroupMembersStream,
+    GroupsStream,
+    UserSignInActivityStream,
+    UsersStream,
+)
 from tap_microsoft365.streams.licensing import SubscribedSkusStream
 from tap_microsoft365.streams.organization import DomainsStream, OrganizationStream
 from tap_microsoft365.streams.reports import REPORT_STREAMS
 
 STREAM_TYPES = [
     UsersStream,
+    UserSignInActivityStream,
     GroupsStream,
     GroupMembersStream,
     SubscribedSkusStream,

@@ -26,6 +26,7 @@ from tap_microsoft365.streams.base import (
     GraphStream,
     RememberingStream,
 )
+from tap_microsoft365.streams.delta import DELETION_PROPERTIES, DeltaStream
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterable
@@ -42,11 +43,12 @@ CREDENTIAL_DATES = (
 )
 
 
-class ApplicationsStream(GraphStream):
-    """``GET /applications``: app registrations; credentials by dates and hints only (never secrets)."""
+class ApplicationsStream(DeltaStream):
+    """``GET /applications/delta``: app registrations; credentials by dates and hints only."""
 
     name = "applications"
     path = "/applications"
+    delta_path = "/applications/delta"
     schema = props(
         th.Property("id", String, required=True),
         th.Property("appId", String),
@@ -70,6 +72,7 @@ class ApplicationsStream(GraphStream):
             th.Property("usage", String),
             th.Property("customKeyIdentifier", String),
         ),
+        *DELETION_PROPERTIES,
     )
 
     def post_process(self, row: dict, context: Context | None = None) -> dict:
@@ -92,13 +95,14 @@ APP_ROLE = (
 )
 
 
-class ServicePrincipalsStream(RememberingStream):
-    """``GET /servicePrincipals``: enterprise apps; ``appOwnerOrganizationId`` tells third-party apps."""
+class ServicePrincipalsStream(DeltaStream):
+    """``GET /servicePrincipals/delta``: enterprise apps; ``appOwnerOrganizationId`` tells third parties."""
 
     remembered_for = ("app_role_assignments",)
 
     name = "service_principals"
     path = "/servicePrincipals"
+    delta_path = "/servicePrincipals/delta"
     schema = props(
         th.Property("id", String, required=True),
         th.Property("appId", String),
@@ -112,6 +116,7 @@ class ServicePrincipalsStream(RememberingStream):
         strings("tags"),
         strings("servicePrincipalNames"),
         objects("appRoles", *APP_ROLE),
+        *DELETION_PROPERTIES,
     )
 
     remember_fields = ("id", "appRoles")

@@ -96,6 +96,8 @@ class GraphStream(Stream):
         super().__init__(tap=tap)
         self.run_source = t.cast("RunSource", tap)
         self._catalog_selected: bool | None = None
+        self._started: Iterator[dict] | None = None
+        self.skipped = False
         self.logger.addFilter(_known_failure_logged_once)
 
     # -- wiring ----------------------------------------------------------------------------------
@@ -159,6 +161,10 @@ class GraphStream(Stream):
         """Headers of every page (``ConsistencyLevel`` for advanced queries, resent per page)."""
         return {}
 
+    def listing_headers(self) -> dict[str, str]:
+        """Headers of a plain listing of ``path`` (a child's parent listing)."""
+        return self.request_headers()
+
     def first_params(self, context: Context | None) -> dict[str, t.Any]:
         """``$select`` and ``$top`` and the stream's options; nextLinks carry them afterwards."""
         params: dict[str, t.Any] = {}
@@ -185,7 +191,9 @@ class GraphStream(Stream):
         for _ in range(MAX_DROPPED + 1):
             started = False
             try:
-                for page in self.collection(path or self.path, self.first_params(context), self.name):
+                for page in self.collection(
+                    path or self.path, self.first_params(context), self.name, self.request_headers()
+                ):
                     started = True
                     yield page
                 return
@@ -195,14 +203,12 @@ class GraphStream(Stream):
                 self.drop_property(exc.prop, str(exc))
         raise AssertionError("unreachable: more unknown properties than MAX_DROPPED")
 
-    def collection(self, path: str, params: dict[str, t.Any], stream: str) -> Iterator[dict]:
-        """Pages of ``path`` with this stream's headers and pacing; errors reported under ``stream``."""
+    def collection(
+        self, path: str, params: dict[str, t.Any], stream: str, headers: dict[str, str]
+    ) -> Iterator[dict]:
+        """Pages of ``path`` with this stream's pacing; errors reported under ``stream``."""
         return self.client.pages(
-            path,
-            stream=stream,
-            params=params,
-            headers=self.request_headers() or None,
-            pace=self.pacer(),
+            path, stream=stream, params=params, headers=headers or None, pace=self.pacer()
         )
 
     def drop_property(self, prop: str, why: str) -> None:
@@ -237,14 +243,49 @@ class GraphStream(Stream):
         for page in self.pages(context):
             yield from self.rows(page)
 
-    def get_records(self, context: Context | None) -> Iterable[dict]:
+    def readable_records(self, context: Context | None) -> Iterator[dict]:
         """Records, or none with one warning when the tenant lacks a permission, licence or feature."""
         try:
             yield from self.graph_records(context)
         except GraphSkippableError as exc:
             if self.config.get("strict_permissions"):
                 raise
+            self.skipped = True
             self.logger.warning("Skipping stream '%s': %s", self.name, exc)
+
+    def started_records(self) -> Iterator[dict]:
+        """The tenant partition's records, started: the first record (or the skip) is known already.
+
+        singer-sdk sends ACTIVATE_VERSION before a full-table stream's records; a target then marks
+        or drops every row the stream does not send again. Starting the read first means a stream that
+        is skipped (permission, licence, cloud) sends no ACTIVATE_VERSION and deletes nothing.
+        """
+        if self._started is None:
+            context = (self.partitions or [{}])[0]
+            records = self.readable_records(context)
+            first = next(records, None)
+            self._started = records if first is None else _prepend(first, records)
+        return self._started
+
+    @property
+    def emit_activate_version_messages(self) -> bool:
+        """ACTIVATE_VERSION for full-table streams that can be read (the SDK asks FULL_TABLE only)."""
+        if not self.config.get("emit_activate_version_messages", True):
+            return False
+        self.started_records()
+        return not self.skipped
+
+    def get_records(self, context: Context | None) -> Iterable[dict]:
+        """The started read of the tenant partition, else a new one."""
+        if self._started is not None and context == (self.partitions or [{}])[0]:
+            records, self._started = self._started, None
+            return records
+        return self.readable_records(context)
+
+
+def _prepend(first: dict, rest: Iterator[dict]) -> Iterator[dict]:
+    yield first
+    yield from rest
 
 
 class RememberingStream(GraphStream):
@@ -292,7 +333,7 @@ class RememberingStream(GraphStream):
         if self.page_size:
             params["$top"] = self.page_size
         params.update(self.query_params(context))
-        for page in self.collection(self.path, params, child):
+        for page in self.collection(self.path, params, child, self.listing_headers()):
             for row in page["value"]:
                 if isinstance(row, dict) and "id" in row:
                     yield self.remember(row)

@@ -19,19 +19,21 @@ from tap_microsoft365.streams.base import (
     GraphStream,
     RememberingStream,
 )
+from tap_microsoft365.streams.delta import DELETION_PROPERTIES, DeltaStream
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterable
 
     from singer_sdk.helpers.types import Context
 
-class DevicesStream(RememberingStream):
-    """``GET /devices``: Entra ID registered and joined devices, 999 per page."""
+class DevicesStream(DeltaStream):
+    """``GET /devices/delta``: Entra ID registered and joined devices, then only what changed."""
 
     remembered_for = ("device_owners",)
 
     name = "devices"
     path = "/devices"
+    delta_path = "/devices/delta"
     schema = props(
         th.Property("id", String, required=True),
         th.Property("deviceId", String, description="Joins managed_devices.azureADDeviceId"),
@@ -53,6 +55,7 @@ class DevicesStream(RememberingStream):
         th.Property("onPremisesLastSyncDateTime", DateTime),
         strings("physicalIds"),
         strings("systemLabels"),
+        *DELETION_PROPERTIES,
     )
 
 

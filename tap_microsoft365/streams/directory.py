@@ -6,7 +6,7 @@ import typing as t
 
 from singer_sdk import typing as th
 
-from tap_microsoft365.graph.errors import LicenseMissingError, PermissionMissingError
+from tap_microsoft365.graph.errors import PermissionMissingError
 from tap_microsoft365.schema import (
     ASSIGNED_LICENSES,
     ASSIGNED_PLAN,
@@ -17,7 +17,8 @@ from tap_microsoft365.schema import (
     props,
     strings,
 )
-from tap_microsoft365.streams.base import BatchedChildStream, RememberingStream
+from tap_microsoft365.streams.base import RememberingStream, member_type
+from tap_microsoft365.streams.delta import DELETED_AT, DELETION_PROPERTIES, REASON, DeltaStream
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterable
@@ -25,17 +26,20 @@ if t.TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
 
 
-class UsersStream(RememberingStream):
-    """``GET /users``: 999 per page (graph.md section 1), every property the list returns.
+class UsersStream(DeltaStream):
+    """``GET /users/delta``: every property the list returns, then only what changed (graph.md 2).
 
     Properties only a single-user GET returns (aboutMe, skills, mailboxSettings ...) are left out: a
-    ``$select`` of them on the list answers 501.
+    ``$select`` of them on the list answers 501. ``signInActivity`` is not tracked by delta: it is the
+    ``user_sign_in_activity`` stream. Child listings (``user_licenses`` on incremental runs) read
+    ``/users`` at 999 per page.
     """
 
     remembered_for = ("user_licenses",)
 
     name = "users"
     path = "/users"
+    delta_path = "/users/delta"
     schema = props(
         th.Property("id", String, required=True),
         th.Property("userPrincipalName", String),
@@ -92,6 +96,54 @@ class UsersStream(RememberingStream):
         th.Property("onPremisesDomainName", String),
         th.Property("onPremisesDistinguishedName", String),
         th.Property("onPremisesSecurityIdentifier", String),
+        *DELETION_PROPERTIES,
+    )
+    remember_fields = ("id", "userPrincipalName", "assignedLicenses")
+
+    def remember(self, row: dict) -> t.Any:
+        """Id, UPN and assigned licences: ``user_licenses`` needs no second listing (streams/apps.py)."""
+        return row["id"], row.get("userPrincipalName"), row.get("assignedLicenses") or []
+
+    def domains(self) -> tuple[str, ...]:
+        """``user_domains``, lower case, without ``@``."""
+        return tuple(d.strip().lstrip("@").lower() for d in self.config.get("user_domains") or ())
+
+    def in_scope(self, row: dict) -> bool:
+        """``user_domains`` applied to the delta rows (delta filters only by id, graph.md 2)."""
+        domains = self.domains()
+        if not domains:
+            return True
+        upn = (row.get("userPrincipalName") or "").lower()
+        return upn.rpartition("@")[2] in domains
+
+    def listing_headers(self) -> dict[str, str]:
+        """A domain filter uses ``endswith``, which Graph serves only as an advanced query (graph.md 9.10)."""
+        return {"ConsistencyLevel": "eventual"} if self.domains() else {}
+
+    def query_params(self, context: Context | None) -> dict[str, t.Any]:
+        """``$filter`` on the UPN's domain when ``user_domains`` is set (needs ``$count=true``)."""
+        domains = self.domains()
+        if not domains:
+            return {}
+        clauses = " or ".join(f"endswith(userPrincipalName,'@{d}')" for d in domains)
+        return {"$filter": clauses, "$count": "true"}
+
+
+class UserSignInActivityStream(RememberingStream):
+    """``GET /users?$select=id,userPrincipalName,signInActivity``: last sign-ins, 500 per page.
+
+    ``users/delta`` does not track ``signInActivity`` (graph.md 2), so it is read in full each run at
+    Graph's cap of 500 per page with this property (graph.md 1, 9.1). Needs AuditLog.Read.All and
+    Entra ID P1/P2: without them the stream is skipped with one warning (403
+    ``Authentication_RequestFromNonPremiumTenantOrB2CTenant`` or ``Authorization_RequestDenied``).
+    """
+
+    name = "user_sign_in_activity"
+    path = "/users"
+    max_page_size = 500
+    schema = props(
+        th.Property("id", String, required=True),
+        th.Property("userPrincipalName", String),
         th.Property(
             "signInActivity",
             th.ObjectType(
@@ -102,99 +154,31 @@ class UsersStream(RememberingStream):
                 th.Property("lastNonInteractiveSignInDateTime", DateTime),
                 th.Property("lastNonInteractiveSignInRequestId", String),
             ),
-            description="Last sign-ins; needs AuditLog.Read.All and Entra ID P1/P2 (else left out)",
+            description="Last sign-ins (null for users who never signed in)",
         ),
     )
-    remember_fields = ("id", "userPrincipalName", "assignedLicenses")
-
-    @property
-    def select_fields(self) -> list[str]:
-        """The schema's Graph fields; ``signInActivity`` only when selected and readable."""
-        fields = super().select_fields
-        if self.run.lookups.get("users.signInActivity") is False or not self.mask[
-            ("properties", "signInActivity")
-        ]:
-            fields = [f for f in fields if f != "signInActivity"]
-        return fields
-
-    @property
-    def page_size(self) -> int | None:
-        """999, or 500 when ``signInActivity`` is selected (graph.md 1, 9.1)."""
-        top = 500 if "signInActivity" in self.select_fields else 999
-        cap = self.config.get("page_size")
-        return min(top, int(cap)) if cap else top
+    request_headers = UsersStream.listing_headers
+    query_params = UsersStream.query_params
+    domains = UsersStream.domains
 
     def graph_records(self, context: Context | None) -> Iterable[dict]:
-        """Users; when the first page is refused for signInActivity, again without it.
-
-        signInActivity needs Entra ID P1/P2 (403 ``Authentication_RequestFromNonPremiumTenantOrB2CTenant``)
-        and AuditLog.Read.All (403 ``Authorization_RequestDenied``) (graph.md 9.1, 10). A permission 403
-        may instead mean User.Read.All is missing: users are asked again without the property, and only
-        when that succeeds is the warning about signInActivity given; if it fails, the stream is skipped
-        for the permission Graph really refused.
-        """
-        if "signInActivity" not in self.select_fields:
-            yield from super().graph_records(context)
-            return
-        yielded = False
+        """The users' last sign-ins; a permission refusal names both permissions the call needs."""
         try:
-            for row in super().graph_records(context):
-                yielded = True
-                yield row
-            return
-        except (LicenseMissingError, PermissionMissingError) as exc:
-            if yielded:
-                raise
-            refused = exc
-        self.run.lookups["users.signInActivity"] = False
-        first = True
-        for row in super().graph_records(context):
-            if first:
-                first = False
-                self._warn_no_sign_in_activity(refused)
-            yield row
-        if first:
-            self._warn_no_sign_in_activity(refused)
-
-    def _warn_no_sign_in_activity(self, refused: Exception) -> None:
-        if isinstance(refused, LicenseMissingError):
-            cause = "the tenant has no Microsoft Entra ID P1 or P2 licence"
-            fix = "license the tenant with Entra ID P1 or P2"
-        else:
-            cause = "the app lacks the AuditLog.Read.All permission"
-            fix = "grant AuditLog.Read.All (application) with admin consent"
-        self.logger.warning(
-            "Stream 'users': %s, which signInActivity (last sign-in) needs; users are synced "
-            "without it. Fix: %s, or deselect users.signInActivity.",
-            cause,
-            fix,
-        )
-
-    def remember(self, row: dict) -> t.Any:
-        """Id, UPN and assigned licences: ``user_licenses`` needs no second listing (streams/apps.py)."""
-        return row["id"], row.get("userPrincipalName"), row.get("assignedLicenses") or []
-
-    def request_headers(self) -> dict[str, str]:
-        """A domain filter uses ``endswith``, which Graph serves only as an advanced query (graph.md 9.10)."""
-        return {"ConsistencyLevel": "eventual"} if self.config.get("user_domains") else {}
-
-    def query_params(self, context: Context | None) -> dict[str, t.Any]:
-        """``$filter`` on the UPN's domain when ``user_domains`` is set (needs ``$count=true``)."""
-        domains = self.config.get("user_domains") or []
-        if not domains:
-            return {}
-        clauses = " or ".join(
-            f"endswith(userPrincipalName,'@{d.strip().lstrip('@').lower()}')" for d in domains
-        )
-        return {"$filter": clauses, "$count": "true"}
+            yield from super().graph_records(context)
+        except PermissionMissingError as exc:
+            raise PermissionMissingError(
+                "stream 'user_sign_in_activity' needs the Microsoft Graph application permissions "
+                "AuditLog.Read.All and User.Read.All (or Directory.Read.All) with admin consent; "
+                f"{str(exc).split(': ', 1)[-1]}"
+            ) from None
 
 
-class GroupsStream(RememberingStream):
-    """``GET /groups``: 999 per page. Dynamic distribution groups are not listed by Graph."""
+class GroupsStream(DeltaStream):
+    """``GET /groups/delta``: then only what changed. Dynamic distribution groups are not listed."""
 
     name = "groups"
     path = "/groups"
-    remembered_for = ("group_members",)
+    delta_path = "/groups/delta"
     schema = props(
         th.Property("id", String, required=True),
         th.Property("displayName", String),
@@ -221,20 +205,23 @@ class GroupsStream(RememberingStream):
         th.Property("onPremisesLastSyncDateTime", DateTime),
         th.Property("onPremisesSamAccountName", String),
         th.Property("onPremisesSecurityIdentifier", String),
+        *DELETION_PROPERTIES,
     )
 
 
-class GroupMembersStream(BatchedChildStream):
-    """One row per (group, direct member), read with ``$batch``: 20 groups' members per request.
+class GroupMembersStream(DeltaStream):
+    """One row per (group, direct member), from ``groups/delta?$select=id,members`` (graph.md 2).
 
-    ``GET /groups/{id}/members`` pages at up to 999 (graph.md section 1); a request per group is the
-    naive plan, ``$batch`` divides it by 20 (inner nextLinks of large groups go into later batches).
+    The first round lists every group with all its members (``members@delta``), a large group split over
+    several pages with the group repeated; later rounds bring only added members and removed ones
+    (``@removed``), which become records with ``_sdc_deleted_at``. Its own delta link, independent of
+    the ``groups`` stream's. Graph gives a member's type and id only: join ``users``/``groups`` on
+    ``member_id`` for names.
     """
 
     name = "group_members"
-    parent = "groups"
-    child_path = "/groups/{id}/members"
-    child_select = "id,userPrincipalName,displayName,mail"
+    path = "/groups"
+    delta_path = "/groups/delta"
     primary_keys = ("group_id", "member_id")
     schema = props(
         th.Property("group_id", String, required=True, description="The group (added by the tap)"),
@@ -244,12 +231,28 @@ class GroupMembersStream(BatchedChildStream):
             String,
             description="user, group, device, servicePrincipal or orgContact (from @odata.type)",
         ),
-        th.Property("userPrincipalName", String),
-        th.Property("displayName", String),
-        th.Property("mail", String),
+        *DELETION_PROPERTIES,
     )
-    parent_field = "group_id"
-    child_field = "member_id"
-    type_field = "member_type"
-    copied = ("userPrincipalName", "displayName", "mail")
 
+    def first_params(self, context: Context | None) -> dict[str, t.Any]:
+        """Only the group's id and its members (graph.md 2: ``$select=members`` gives members@delta)."""
+        return {"$select": "id,members"}
+
+    def delta_rows(self, item: dict, deleted_at: str) -> Iterable[dict]:
+        """A membership row per ``members@delta`` entry; removed members as deletions."""
+        if isinstance(item.get("@removed"), dict):
+            return  # a deleted group: Graph lists no members; the next full round settles its rows
+        group_id = item["id"]
+        for member in item.get("members@delta") or ():
+            if not isinstance(member, dict) or not isinstance(member.get("id"), str):
+                continue
+            row: dict[str, t.Any] = {
+                "group_id": group_id,
+                "member_id": member["id"],
+                "member_type": member_type(member),
+            }
+            removed = member.get("@removed")
+            if isinstance(removed, dict):
+                row[DELETED_AT] = deleted_at
+                row[REASON] = removed.get("reason")
+            yield row
