@@ -33,13 +33,19 @@ def main() -> None:
         for md in entry["metadata"]:
             if md["breadcrumb"] == []:
                 md["metadata"]["selected"] = entry["tap_stream_id"] in streams
-    tap = TapMicrosoft365(config=config, catalog=catalog, validate_config=True)
+    state_in, state_out = os.environ.get("BENCH_STATE_IN"), os.environ.get("BENCH_STATE_OUT")
+    state = json.loads(Path(state_in).read_text()) if state_in else None
+    tap = TapMicrosoft365(config=config, catalog=catalog, state=state, validate_config=True)
     counts: dict[str, int] = {}
+    last_state: dict = {}
     write = tap.message_writer.write_message
 
     def counting(message):
-        if getattr(message, "type", None) == "RECORD":
+        kind = getattr(message, "type", None)
+        if kind == "RECORD":
             counts[message.stream] = counts.get(message.stream, 0) + 1
+        elif kind == "STATE":
+            last_state["value"] = message.value
         write(message)
 
     tap.message_writer.write_message = counting
@@ -47,11 +53,12 @@ def main() -> None:
     real_stdout = sys.stdout
     sys.stdout = io.TextIOWrapper(devnull, encoding="utf-8")
     started = time.perf_counter()
-    tap.preflight()
     tap.sync_all()
     elapsed = time.perf_counter() - started
     sys.stdout.flush()
     sys.stdout = real_stdout
+    if state_out:
+        Path(state_out).write_text(json.dumps(last_state.get("value", {})))
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(json.dumps({"seconds": elapsed, "peak_rss_mb": peak_kb / 1024, "records": counts}))
 

@@ -267,10 +267,13 @@ class GraphStream(Stream):
             self._started = records if first is None else _prepend(first, records)
         return self._started
 
+    #: False where a common target cannot process ACTIVATE_VERSION for this table (see below).
+    activate_version: t.ClassVar[bool] = True
+
     @property
     def emit_activate_version_messages(self) -> bool:
         """ACTIVATE_VERSION for full-table streams that can be read (the SDK asks FULL_TABLE only)."""
-        if not self.config.get("emit_activate_version_messages", True):
+        if not self.activate_version or not self.config.get("emit_activate_version_messages", True):
             return False
         self.started_records()
         return not self.skipped

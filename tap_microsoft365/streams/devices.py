@@ -136,6 +136,10 @@ class DetectedAppsStream(RememberingStream):
 
     remembered_for = ("detected_app_devices",)
     max_page_size = None  # Intune: server-sized pages of 1000
+    #: target-postgres 0.8.1 fails ACTIVATE_VERSION (soft delete) on a table with a ``version`` column:
+    #: its UPDATE binds a parameter named ``version`` (sinks.py ``activate_version``), which SQLAlchemy
+    #: refuses ("bindparam() name 'version' is reserved"). detectedApp has ``version`` (graph.md 1a).
+    activate_version = False
 
     name = "detected_apps"
     path = "/deviceManagement/detectedApps"
