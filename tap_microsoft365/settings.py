@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import typing as t
 from urllib.parse import urlparse
@@ -185,6 +186,14 @@ CONFIG_SCHEMA = th.PropertiesList(
         "seconds per app and tenant; 0 turns pacing off (429s are still retried).",
     ),
     th.Property(
+        "usage_report_max_wait_seconds",
+        th.NumberType,
+        default=60,
+        title="Usage report longest wait (seconds)",
+        description="A report answered 429 with a Retry-After longer than this leaves its remaining "
+        "dates for the next run (bookmark intact) instead of waiting.",
+    ),
+    th.Property(
         "user_agent",
         th.StringType,
         title="User agent",
@@ -259,3 +268,79 @@ def check_url(setting: str, value: str) -> str:
     return value.rstrip("/")
 
 
+
+
+# -- ranges and formats (checked before any request) ---------------------------------------------------
+
+#: setting -> (lowest, highest, whole numbers only, a good value). Why each bound: a negative overlap
+#: would skip events; a negative pacing rate or budget would switch pacing or retries off; no report can
+#: be asked for more than 14 times per 10 minutes or for a date older than 28 days (graph.md 3, 6).
+RANGES: dict[str, tuple[float, float, bool, str]] = {
+    "page_size": (1, 999, True, "999"),
+    "max_retries": (0, 50, True, "8"),
+    "retry_budget_seconds": (1, 86_400, False, "900"),
+    "request_timeout_seconds": (0.1, 3_600, False, "300"),
+    "batch_concurrency": (1, 8, True, "2"),
+    "log_overlap_minutes": (0, 1_440, False, "15"),
+    "audit_requests_per_10s": (0, 50, False, "5 (0 turns pacing off)"),
+    "usage_report_lookback_days": (0, 27, True, "3"),
+    "usage_report_calls_per_10_minutes": (1, 100, True, "14, Graph's limit for CSV reports"),
+    "usage_report_max_wait_seconds": (0, 900, False, "60"),
+}
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$")
+
+
+def shown(value: t.Any) -> str:
+    """A value safe to print: short non-secret values only (never longer than a GUID)."""
+    text = str(value)
+    return repr(value) if len(text) <= 36 and "\n" not in text else "a long value"
+
+
+def parse_start_date(value: t.Any) -> dt.datetime:
+    """``start_date`` as an aware UTC datetime: ISO 8601 date or date-time only."""
+    text = str(value).strip()
+    if not (_DATE.match(text) or _DATETIME.match(text)):
+        raise ValueError("not an ISO 8601 date or date-time")
+    parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+def range_errors(config: t.Mapping[str, t.Any], now: dt.datetime | None = None) -> list[str]:
+    """One message per setting outside its range or format, naming a good value."""
+    errors: list[str] = []
+    for name, (low, high, whole, example) in RANGES.items():
+        value = config.get(name)
+        if value is None or isinstance(value, bool) or not isinstance(value, int | float):
+            continue  # absent, or a type error the schema reports
+        if (whole and value != int(value)) or not low <= value <= high:
+            kind = "a whole number" if whole else "a number"
+            errors.append(
+                f"setting {name} is {shown(value)}: it must be {kind} from {low:g} to {high:g} "
+                f"(e.g. {example})"
+            )
+    start = config.get("start_date")
+    if start is not None:
+        try:
+            when = parse_start_date(start)
+        except ValueError:
+            errors.append(
+                f"setting start_date is {shown(start)}: it must be an ISO 8601 date or date-time "
+                "(e.g. 2026-01-31 or 2026-01-31T00:00:00Z)"
+            )
+        else:
+            if when > (now or dt.datetime.now(dt.UTC)):
+                errors.append(
+                    "setting start_date is in the future: nothing would ever be read (e.g. a date "
+                    "in the last 30 days)"
+                )
+    for name in ("user_domains",):
+        domains = config.get(name)
+        if isinstance(domains, list):
+            bad = [d for d in domains if not isinstance(d, str) or not DOMAIN.match(d.strip().lstrip("@"))]
+            if bad:
+                errors.append(
+                    f"setting {name} holds {len(bad)} value(s) that are not domain names "
+                    "(e.g. [\"contoso.com\"])"
+                )
+    return errors

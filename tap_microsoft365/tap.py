@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import sys
 import typing as t
@@ -21,6 +22,7 @@ from tap_microsoft365.graph.retry import (
     DEFAULT_MAX_RETRIES,
     RetryPolicy,
 )
+from tap_microsoft365.inputs import check_files, normalise_state
 from tap_microsoft365.sdk_private import SafeConfigValidation
 from tap_microsoft365.settings import CONFIG_SCHEMA, check_ids, check_url
 from tap_microsoft365.streams import STREAM_TYPES
@@ -37,6 +39,25 @@ class TapMicrosoft365(SafeConfigValidation, Tap):
     name = "tap-microsoft365"
     message_writer_class = MsgSpecWriter
     config_jsonschema = CONFIG_SCHEMA
+
+    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
+        """The SDK's Tap, then the input catalog checked: it must name this tap's streams."""
+        super().__init__(*args, **kwargs)
+        catalog = self.input_catalog
+        if catalog is None:
+            return
+        unknown = sorted(set(catalog) - set(STREAM_NAMES))
+        if unknown:
+            raise ConfigError(
+                f"The catalog names {len(unknown)} stream(s) this tap does not have (e.g. "
+                f"'{unknown[0][:40]}'). Fix: run tap-microsoft365 --discover and select from its "
+                "streams."
+            )
+        if not any(s.selected or s.has_selected_descendents for s in self.streams.values()):
+            raise ConfigError(
+                "The catalog selects no stream, so nothing would be synced. Fix: set "
+                '"selected": true in the metadata of the streams to sync.'
+            )
 
     def discover_streams(self) -> list[Stream]:
         """Every stream; discovery needs no credentials."""
@@ -95,6 +116,11 @@ class TapMicrosoft365(SafeConfigValidation, Tap):
         )
         return RunContext(tenant_id=tenant_id, client=client)
 
+    def load_state(self, state: dict[str, t.Any]) -> None:
+        """The SDK's state loading, after the state's shape is checked (inputs.normalise_state)."""
+        names = [vars(stream_type)["name"] for stream_type in STREAM_TYPES]
+        super().load_state(normalise_state(state, names, dt.datetime.now(dt.UTC)))
+
     def has_run_context(self) -> bool:
         """True once the run context was built (discovery never builds it)."""
         return "run_context" in self.__dict__
@@ -107,6 +133,7 @@ class TapMicrosoft365(SafeConfigValidation, Tap):
 def main() -> None:
     """The console script: the SDK's CLI, with every known failure as one line on stderr, exit 1."""
     try:
+        check_files(sys.argv[1:])
         TapMicrosoft365.cli()
     except TapMicrosoft365Error as exc:
         logging.getLogger(TapMicrosoft365.name).error("%s", exc)

@@ -279,9 +279,9 @@ MALFORMED = [
     (
         "next-link-to-itself",
         "applications",
-        r"^/v1\.0/applications/delta$",
+        r"^/v1\.0/applications$",
         {"status": None, "next_link": "self"},
-        "/v1.0/applications/delta",
+        "/v1.0/applications",
         "an @odata.nextLink that repeats a page already read",
     ),
     (

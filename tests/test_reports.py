@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import copy
 import datetime as dt
 import io
 import logging
@@ -175,6 +176,10 @@ def test_incremental_dates_lookback_and_state(rb):
     assert state_for(second, name)["replication_key_value"] == LATEST.isoformat()
 
 
+def state_for_value(state: dict, stream: str) -> dict:
+    return state["bookmarks"][stream]["partitions"][0]
+
+
 def test_pacing_stops_at_14_calls_and_resumes_next_run(rb, caplog):
     name = "usage_teams_user_activity_user_detail"
     config = rb.tap_config()
@@ -186,8 +191,21 @@ def test_pacing_stops_at_14_calls_and_resumes_next_run(rb, caplog):
     assert state_for(first, name)["replication_key_value"] == last
     assert "14 calls in 10 minutes" in caplog.text
     assert "14 date(s) from" in caplog.text
+    # the call log is in the state: a run started at once makes no call and keeps the bookmark
+    saved = state_for(first, name)["calls"]
+    assert len(saved) == 14
     rb.reset_log()
-    run_sync(config, [name], state=first.state)
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        again = run_sync(config, [name], state=first.state)
+    assert report_calls(rb, "getTeamsUserActivityUserDetail") == []
+    assert state_for(again, name)["replication_key_value"] == last
+    assert "left for the next run" in caplog.text
+    # ten minutes later (the logged calls aged by 601 s) the next 14 dates are read
+    later = copy.deepcopy(first.state)
+    state_for_value(later, name)["calls"] = [c - 601 for c in saved]
+    rb.reset_log()
+    run_sync(config, [name], state=later)
     asked = [
         c.path.split("date=")[1].rstrip(")")
         for c in report_calls(rb, "getTeamsUserActivityUserDetail")
@@ -196,16 +214,21 @@ def test_pacing_stops_at_14_calls_and_resumes_next_run(rb, caplog):
     assert len(asked) == 14  # 17 dates from bookmark-2 to yesterday: paced again
 
 
-def test_sandbox_throttles_15th_call(rb):
+def test_429_with_a_long_retry_after_leaves_the_rest_for_the_next_run(rb, caplog):
+    # the sandbox answers a 15th call in 10 minutes with 429 and a Retry-After of minutes (graph.md 3);
+    # past usage_report_max_wait_seconds the report stops with its bookmark intact, never stalls
     rb.tenant.report_options.throttle = 14
     rb.faults.clear()
-    config = rb.tap_config(usage_report_calls_per_10_minutes=15, max_retries=0)
-    result = None
-    with pytest.raises(Exception, match="429"):
-        result = run_sync(config, ["usage_onedrive_usage_account_detail"])
-    assert result is None
+    name = "usage_onedrive_usage_account_detail"
+    config = rb.tap_config(usage_report_calls_per_10_minutes=15)
+    with caplog.at_level(logging.WARNING):
+        result = run_sync(config, [name])
     statuses = [c.status for c in report_calls(rb, "getOneDriveUsageAccountDetail")]
     assert statuses == [302] * 14 + [429]
+    assert "more than usage_report_max_wait_seconds (60 s)" in caplog.text
+    assert "left for the next run (bookmark intact)" in caplog.text
+    fourteenth = (TODAY - dt.timedelta(days=28 - 13)).isoformat()
+    assert state_for(result, name)["replication_key_value"] == fourteenth
 
 
 def test_concealed_names_from_report_settings(rb, caplog):

@@ -43,6 +43,7 @@ from tap_microsoft365.graph.errors import (
     GraphNotFoundError,
     HostRefusedError,
     MalformedAnswerError,
+    ThrottledTooLongError,
     classify,
     error_parts,
     request_ids,
@@ -67,6 +68,8 @@ DEFAULT_DEADLINE_SECONDS = 300.0
 MAX_DOWNLOAD_REDIRECTS = 5
 READ_CHUNK = 1 << 16
 _decode = msgspec.json.Decoder().decode
+#: Key added to each page: the call that fetched it, for messages about its records.
+CALL_KEY = "@tap.call"
 _RENEWALS_PER_CALL = 2
 
 
@@ -283,10 +286,13 @@ class GraphClient:
         json_body: t.Any = None,
         pace: Pacer | None = None,
         redirects: bool = False,
+        max_wait: float | None = None,
     ) -> GraphResponse:
         """One Graph call with the token, retries and error classification.
 
         ``redirects``: a 3xx is returned to the caller (report functions) instead of refused.
+        ``max_wait``: a 429/5xx whose ``Retry-After`` is longer raises :class:`ThrottledTooLongError`
+        at once (the caller leaves the work for the next run) instead of waiting.
         """
         self.check_graph_url(url, stream, "a request")
         path = urlsplit(url).path
@@ -322,10 +328,14 @@ class GraphClient:
                 self.tokens.drop(token)
                 raise Retry(f"Graph answered 401 for {what} (token expired or revoked)", immediate=True)
             if answer.status in TRANSIENT_STATUSES:
-                raise Retry(
-                    f"Graph answered {answer.status} for {what} ({answer.ids})",
-                    parse_retry_after(answer.headers.get("Retry-After")),
-                )
+                wait = parse_retry_after(answer.headers.get("Retry-After"))
+                if max_wait is not None and wait is not None and wait > max_wait:
+                    raise ThrottledTooLongError(
+                        f"Stream '{stream}': Graph answered {answer.status} for {what} "
+                        f"({answer.ids}) asking to wait {wait:.0f} s, more than "
+                        f"usage_report_max_wait_seconds ({max_wait:g} s)."
+                    )
+                raise Retry(f"Graph answered {answer.status} for {what} ({answer.ids})", wait)
             return answer
 
         answer = self.policy.run(
@@ -393,6 +403,7 @@ class GraphClient:
             page = answer.json_object(stream)
             if not isinstance(page.get("value"), list):
                 raise answer.malformed(stream, "no 'value' list in a collection page")
+            page[CALL_KEY] = f"GET {answer.path} ({answer.ids})"  # for messages about its records
             yield page
             next_link = page.get("@odata.nextLink")
             if next_link is None:

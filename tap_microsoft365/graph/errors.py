@@ -41,6 +41,10 @@ class GraphTransientError(GraphError):
     """Graph kept throttling or failing until the retry budget ran out."""
 
 
+class ThrottledTooLongError(GraphTransientError):
+    """Graph asked to wait longer (``Retry-After``) than the caller will wait in this run."""
+
+
 class GraphSkippableError(GraphError):
     """One stream cannot be read (missing permission, licence or cloud feature); the rest goes on."""
 

@@ -16,11 +16,15 @@ import sys
 import typing as t
 
 from singer_sdk import Stream
+from singer_sdk.exceptions import AbortedSyncExceptionBase, RequestedAbortException
 from singer_sdk.helpers.conform import TypeConformanceLevel
+from singer_sdk.singerlib.catalog import Metadata
 
 from tap_microsoft365.context import ParentRows
+from tap_microsoft365.graph.client import CALL_KEY
 from tap_microsoft365.graph.errors import (
     GraphSkippableError,
+    MalformedAnswerError,
     TapMicrosoft365Error,
     UnknownPropertyError,
 )
@@ -48,12 +52,16 @@ MAX_DROPPED = 10
 
 
 def _known_failure_logged_once(record: logging.LogRecord) -> bool:
-    """Drop singer-sdk's cause-less "An unhandled error occurred" line for the tap's own failures.
+    """Drop singer-sdk's cause-less "An unhandled error occurred" line where it misleads.
 
-    The CLI prints those as one line with the cause (tap.main); other failures keep the SDK's line.
+    The CLI prints the tap's failures as one line with the cause (tap.main); other failures keep it.
     """
     if record.levelno >= logging.ERROR and str(record.msg).startswith("An unhandled error occurred"):
-        return not isinstance(sys.exc_info()[1], TapMicrosoft365Error)
+        # the tap's own failures (one line from the CLI), and the SDK's --test record limit, which is
+        # how a dry run ends a stream that worked, not an error
+        return not isinstance(
+            sys.exc_info()[1], TapMicrosoft365Error | RequestedAbortException | AbortedSyncExceptionBase
+        )
     return True
 
 
@@ -120,6 +128,12 @@ class GraphStream(Stream):
     def apply_catalog(self, catalog: t.Any) -> None:
         """Remember what the catalog selected (the SDK's dry run later forces every stream on)."""
         super().apply_catalog(catalog)
+        # keys cannot be deselected: a record without its key cannot be upserted (Singer spec:
+        # key properties have automatic inclusion)
+        for key in (*self.primary_keys, *([self.replication_key] if self.replication_key else [])):
+            md = self.metadata.get(("properties", key))
+            if md is not None:
+                md.inclusion = Metadata.InclusionType.AUTOMATIC
         entry = catalog.get_stream(self.name)
         root = entry.metadata.get(()) if entry is not None else None
         self._catalog_selected = bool(
@@ -229,9 +243,14 @@ class GraphStream(Stream):
         tenant_id = self.run.tenant_id
         keys = self.schema["properties"]
         expected = len(self.select_fields) if self.supports_select else -1
+        needs_id = "id" in keys
         for item in page["value"]:
-            if not isinstance(item, dict):
-                continue
+            if not isinstance(item, dict) or (needs_id and not isinstance(item.get("id"), str)):
+                raise MalformedAnswerError(
+                    f"Stream '{self.name}': Graph sent a record without its id (the primary key) "
+                    f"in the answer to {page.get(CALL_KEY, 'a request')}. Fix: run again; if it "
+                    "persists, report the request-id to Microsoft support."
+                )
             if len(item) != expected:
                 for key in [k for k in item if k not in keys]:
                     del item[key]

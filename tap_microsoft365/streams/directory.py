@@ -17,7 +17,7 @@ from tap_microsoft365.schema import (
     props,
     strings,
 )
-from tap_microsoft365.streams.base import RememberingStream, member_type
+from tap_microsoft365.streams.base import BatchedChildStream, RememberingStream, member_type
 from tap_microsoft365.streams.delta import DELETED_AT, DELETION_PROPERTIES, REASON, DeltaStream
 
 if t.TYPE_CHECKING:
@@ -116,7 +116,7 @@ class UsersStream(DeltaStream):
         upn = (row.get("userPrincipalName") or "").lower()
         return upn.rpartition("@")[2] in domains
 
-    def listing_headers(self) -> dict[str, str]:
+    def request_headers(self) -> dict[str, str]:
         """A domain filter uses ``endswith``, which Graph serves only as an advanced query (graph.md 9.10)."""
         return {"ConsistencyLevel": "eventual"} if self.domains() else {}
 
@@ -157,7 +157,7 @@ class UserSignInActivityStream(RememberingStream):
             description="Last sign-ins (null for users who never signed in)",
         ),
     )
-    request_headers = UsersStream.listing_headers
+    request_headers = UsersStream.request_headers
     query_params = UsersStream.query_params
     domains = UsersStream.domains
 
@@ -179,6 +179,7 @@ class GroupsStream(DeltaStream):
     name = "groups"
     path = "/groups"
     delta_path = "/groups/delta"
+    remembered_for = ("group_members",)
     schema = props(
         th.Property("id", String, required=True),
         th.Property("displayName", String),
@@ -209,19 +210,26 @@ class GroupsStream(DeltaStream):
     )
 
 
-class GroupMembersStream(DeltaStream):
-    """One row per (group, direct member), from ``groups/delta?$select=id,members`` (graph.md 2).
+class GroupMembersStream(DeltaStream, BatchedChildStream):
+    """One row per (group, direct member): delta rounds from ``groups/delta?$select=id,members``.
 
-    The first round lists every group with all its members (``members@delta``), a large group split over
-    several pages with the group repeated; later rounds bring only added members and removed ones
-    (``@removed``), which become records with ``_sdc_deleted_at``. Its own delta link, independent of
-    the ``groups`` stream's. Graph gives a member's type and id only: join ``users``/``groups`` on
-    ``member_id`` for names.
+    A full round reads ``/groups/{id}/members`` of 20 groups per ``$batch`` (the group ids the
+    ``groups`` stream read in this run, else one ``$select=id`` listing), after taking the groups' delta
+    link ``$deltatoken=latest`` (graph.md 2, 5). Later rounds bring only added members and removed ones
+    (``members@delta``, ``@removed``): removals become records with ``_sdc_deleted_at``. Its own delta
+    link, independent of the ``groups`` stream's. Graph gives a member's type and id: join
+    ``users``/``groups`` on ``member_id`` for names.
     """
 
     name = "group_members"
     path = "/groups"
     delta_path = "/groups/delta"
+    parent = "groups"
+    child_path = "/groups/{id}/members"
+    child_select = "id"
+    parent_field = "group_id"
+    child_field = "member_id"
+    type_field = "member_type"
     primary_keys = ("group_id", "member_id")
     schema = props(
         th.Property("group_id", String, required=True, description="The group (added by the tap)"),
@@ -234,9 +242,13 @@ class GroupMembersStream(DeltaStream):
         *DELETION_PROPERTIES,
     )
 
-    def first_params(self, context: Context | None) -> dict[str, t.Any]:
+    def delta_params(self) -> dict[str, t.Any]:
         """Only the group's id and its members (graph.md 2: ``$select=members`` gives members@delta)."""
         return {"$select": "id,members"}
+
+    def full_rows(self, context: Context | None) -> Iterable[dict]:
+        """Every membership, 20 groups per ``$batch`` (the per-parent fan-out)."""
+        return BatchedChildStream.graph_records(self, context)
 
     def delta_rows(self, item: dict, deleted_at: str) -> Iterable[dict]:
         """A membership row per ``members@delta`` entry; removed members as deletions."""
