@@ -261,6 +261,11 @@ class Sandbox:
         self.server.requests.clear()
         self.server.batch_requests.clear()
 
+    @property
+    def issued_tokens(self) -> list[str]:
+        """Every access token issued so far (token endpoint and issue_token), oldest first."""
+        return self.server.tokens.issued()
+
     def revoke_tokens(self) -> None:
         """Every token issued so far now gets 401 "Lifetime validation failed, the token is expired."."""
         self.server.tokens.revoke_all()

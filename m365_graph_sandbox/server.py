@@ -273,7 +273,10 @@ class Fault:
     reset: bool = False
     drip: float | None = None
     error: str | None = None
+    every: int = 1
     hits: int = 0
+    #: matching requests counted towards ``every`` (after ``skip``)
+    seen: int = 0
 
     @property
     def transport(self) -> bool:
@@ -333,8 +336,13 @@ class FaultPlan:
         reset: bool = False,
         drip: float | None = None,
         error: str | None = None,
+        every: int = 1,
     ) -> Fault:
         """Alter the next ``times`` matching requests (-1: always) after ``skip`` matching ones pass.
+
+        ``every=N`` (N >= 1, default 1): of the matching requests after ``skip``, only each N-th is
+        altered (the N-th, 2N-th, ...; ``times`` counts altered ones); the others pass on to later faults
+        and the route. E.g. ``add(r".", 503, every=20, times=-1)``: one request in 20, deterministically.
 
         ``path_regex`` is searched in the request path (no query); ``$batch`` inner requests are matched
         by their path prefixed with ``/v1.0``. What the fault does:
@@ -367,6 +375,8 @@ class FaultPlan:
             raise ValueError("drip is seconds per byte (>= 0)")
         if status is None and next_link is None and not (cut or reset or drip is not None):
             raise ValueError("a fault needs a status, a body or one of next_link/cut/reset/drip")
+        if int(every) < 1:
+            raise ValueError("every is a count of matching requests (>= 1)")
         fault = Fault(
             re.compile(path_regex),
             None if status is None else int(status),
@@ -383,6 +393,7 @@ class FaultPlan:
             bool(reset),
             None if drip is None else float(drip),
             error,
+            int(every),
         )
         with self._lock:
             self._faults.append(fault)
@@ -406,6 +417,10 @@ class FaultPlan:
                 if fault.skip > 0:
                     fault.skip -= 1
                     continue
+                if fault.every > 1:
+                    fault.seen += 1
+                    if fault.seen % fault.every:
+                        continue
                 if fault.times > 0:
                     fault.times -= 1
                 fault.hits += 1
@@ -471,6 +486,11 @@ class TokenRegistry:
     def get(self, token: str) -> TokenInfo | None:
         """The registry entry of a token, if the sandbox issued it."""
         return self._tokens.get(token)
+
+    def issued(self) -> list[str]:
+        """Every access token issued so far, oldest first (for tests that scan outputs for them)."""
+        with self._lock:
+            return list(self._tokens)
 
     def revoke_all(self) -> int:
         """Mark every token issued so far as expired; returns how many."""
