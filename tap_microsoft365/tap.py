@@ -11,6 +11,7 @@ from urllib.parse import urlparse
 
 from singer_sdk import Tap
 from singer_sdk.contrib.msgspec import MsgSpecWriter
+from singer_sdk.logging import ConsoleFormatter
 
 from tap_microsoft365.context import RunContext
 from tap_microsoft365.graph.auth import TokenSource, load_credential
@@ -136,6 +137,11 @@ def main() -> None:
         check_files(sys.argv[1:])
         TapMicrosoft365.cli()
     except TapMicrosoft365Error as exc:
+        root = logging.getLogger()
+        if not root.handlers:  # failed before the SDK set up its console logging
+            handler = logging.StreamHandler(sys.stderr)
+            handler.setFormatter(ConsoleFormatter())
+            root.addHandler(handler)
         logging.getLogger(TapMicrosoft365.name).error("%s", exc)
         sys.exit(1)
 
