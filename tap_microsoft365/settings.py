@@ -282,7 +282,7 @@ RANGES: dict[str, tuple[float, float, bool, str]] = {
     "request_timeout_seconds": (0.1, 3_600, False, "300"),
     "batch_concurrency": (1, 8, True, "2"),
     "log_overlap_minutes": (0, 1_440, False, "15"),
-    "audit_requests_per_10s": (0, 50, False, "5 (0 turns pacing off)"),
+    "audit_requests_per_10s": (0, 1_000, False, "5, Graph's limit; 0 turns pacing off"),
     "usage_report_lookback_days": (0, 27, True, "3"),
     "usage_report_calls_per_10_minutes": (1, 100, True, "14, Graph's limit for CSV reports"),
     "usage_report_max_wait_seconds": (0, 900, False, "60"),

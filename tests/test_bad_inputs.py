@@ -56,7 +56,7 @@ CASES: list[tuple[str, dict, object, object, str]] = [
     ("page-size-huge", {"page_size": 5000}, None, None, "setting page_size is 5000: it must be a whole number from 1 to 999"),
     ("batch-concurrency-zero", {"batch_concurrency": 0}, None, None, "setting batch_concurrency is 0: it must be a whole number from 1 to 8"),
     ("overlap-negative", {"log_overlap_minutes": -5}, None, None, "setting log_overlap_minutes is -5: it must be a number from 0 to 1440 (e.g. 15)"),
-    ("pacing-negative", {"audit_requests_per_10s": -5}, None, None, "setting audit_requests_per_10s is -5: it must be a number from 0 to 50"),
+    ("pacing-negative", {"audit_requests_per_10s": -5}, None, None, "setting audit_requests_per_10s is -5: it must be a number from 0 to 1000"),
     ("lookback-huge", {"usage_report_lookback_days": 40}, None, None, "setting usage_report_lookback_days is 40: it must be a whole number from 0 to 27"),
     ("report-calls-negative", {"usage_report_calls_per_10_minutes": -1}, None, None, "setting usage_report_calls_per_10_minutes is -1: it must be a whole number from 1 to 100"),
     ("report-wait-negative", {"usage_report_max_wait_seconds": -1}, None, None, "setting usage_report_max_wait_seconds is -1: it must be a number from 0 to 900"),

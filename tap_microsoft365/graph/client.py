@@ -41,6 +41,7 @@ from tap_microsoft365.graph.errors import (
     Failure,
     GraphError,
     GraphNotFoundError,
+    GraphTransientError,
     HostRefusedError,
     MalformedAnswerError,
     ThrottledTooLongError,
@@ -125,6 +126,7 @@ class _Inner:
     key: t.Any = field(compare=False)
     url: str = field(compare=False)
     attempts: int = field(default=0, compare=False)
+    first_failure: float | None = field(default=None, compare=False)
 
     def __lt__(self, other: _Inner) -> bool:
         return (self.ready_at, self.seq) < (other.ready_at, other.seq)
@@ -506,16 +508,25 @@ class GraphClient:
             inner_ids = _inner_ids(page)
             if status in TRANSIENT_STATUSES or status == 401:
                 inner.attempts += 1
-                if inner.attempts > self.policy.max_retries:
-                    raise GraphError(
-                        f"Stream '{stream}': Graph answered {status} for batched GET {inner_path} "
-                        f"{inner.attempts} times ({inner_ids}). Fix: run again later, or raise "
-                        "max_retries."
-                    )
+                now = self.policy.clock()
+                if inner.first_failure is None:
+                    inner.first_failure = now
                 header = headers.get("Retry-After") or headers.get("retry-after")
                 delay = parse_retry_after(header)
                 if delay is None:
                     delay = min(2.0 ** (inner.attempts - 1), self.policy.max_backoff)
+                spent = now - inner.first_failure
+                if (
+                    inner.attempts > self.policy.max_retries
+                    or spent + delay > self.policy.budget_seconds
+                ):
+                    # the same policy as every other call: attempts and the time budget
+                    raise GraphTransientError(
+                        f"Stream '{stream}': batched GET {inner_path}: Graph answered {status} "
+                        f"({inner_ids}), still failing after {inner.attempts} attempt(s) over "
+                        f"{spent:.0f} s. Fix: run again later (Graph throttles per app and tenant), "
+                        "or raise max_retries / retry_budget_seconds."
+                    )
                 LOGGER.warning(
                     "Stream '%s': batched GET %s answered %s; retry %d in %.2f s",
                     stream,

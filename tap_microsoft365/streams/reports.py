@@ -28,6 +28,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import math
 import re
 import time
 import typing as t
@@ -386,7 +387,8 @@ class UsageReportStream(GraphStream):
                 )
                 return
             finally:
-                state["calls"] = [round(c, 3) for c in self._calls]
+                # whole seconds: targets parse numbers as Decimal and cannot re-emit them in JSON
+                state["calls"] = [math.ceil(c) for c in self._calls]
             yield from self.parse_csv(text, report_date, concealed)
             # one STATE per date: a killed run repeats at most the date it was reading
             write_state_now(self)
