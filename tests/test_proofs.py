@@ -16,7 +16,6 @@ syncs of one tenant at different instants have the same windows and therefore th
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import datetime as dt
 import io
 import json
@@ -33,7 +32,6 @@ from pathlib import Path
 
 import pytest
 
-import tap_microsoft365.graph.client as client_module
 import tap_microsoft365.streams.audit as audit_module
 from m365_graph_sandbox import Sandbox
 from m365_graph_sandbox.model.audit import TICKS
@@ -414,17 +412,6 @@ def test_every_kind_of_call_stops_at_the_budget(box, stream, pattern):
     assert elapsed <= BUDGET + MARGIN
 
 
-#: The fix (an inner request's first failure time, checked against the budget) was being written while
-#: this test was: until it is committed the bug is expected. Drop the condition once it is in.
-BATCH_BUDGET_FIXED = "first_failure" in {f.name for f in dataclasses.fields(client_module._Inner)}
-
-
-@pytest.mark.xfail(
-    not BATCH_BUDGET_FIXED,
-    strict=True,
-    reason="$batch inner retries ignore retry_budget_seconds: GraphClient._batch_answers retries an "
-    "inner 429/5xx up to max_retries times, each after its full Retry-After, whatever the budget",
-)
 def test_batch_inner_retries_stop_at_the_budget(box):
     box.faults.add(r"^/v1\.0/directoryRoles/[^/]+/members$", 503, times=-1,
                    headers={"Retry-After": "1"})  # fmt: skip
