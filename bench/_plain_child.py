@@ -49,8 +49,9 @@ def main() -> None:
     count = 0
     started = time.perf_counter()
     if what == "users":
-        # the tap's users stream: one delta round, same $select, server-sized pages (graph.md 2)
-        for body in pages(session, f"{base}/users/delta?$select={select}"):
+        # what the tap's full round reads: the $deltatoken=latest link, then /users at 999 per page
+        session.get(f"{base}/users/delta?$select={select}&$deltatoken=latest", timeout=60)
+        for body in pages(session, f"{base}/users?$select={select}&$top=999"):
             for record in body["value"]:
                 record["tenant_id"] = config["tenant_id"]
                 out.write(encode(record) + b"\n")
@@ -80,12 +81,30 @@ def main() -> None:
             row["tenant_id"] = config["tenant_id"]
             out.write(encode(row) + b"\n")
             count += 1
-    else:  # group_members: one groups/delta round with members@delta, as the tap reads it
-        for body in pages(session, f"{base}/groups/delta?$select=id,members"):
-            for group in body["value"]:
-                for member in group.get("members@delta") or ():
+    else:  # group_members as the tap's full round: latest link, group ids, 20 groups per $batch
+        session.get(f"{base}/groups/delta?$select=id,members&$deltatoken=latest", timeout=60)
+        ids = [
+            g["id"]
+            for body in pages(session, f"{base}/groups?$select=id&$top=999")
+            for g in body["value"]
+        ]
+        queue = [(gid, f"/groups/{gid}/members?$select={select}&$top=999") for gid in ids]
+        while queue:
+            chunk, queue = queue[:20], queue[20:]
+            reqs = [{"id": str(i), "method": "GET", "url": url} for i, (_, url) in enumerate(chunk)]
+            answer = msgspec.json.decode(
+                session.post(f"{base}/$batch", json={"requests": reqs}, timeout=60).content
+            )
+            for item in answer["responses"]:
+                gid = chunk[int(item["id"])][0]
+                body = item["body"]
+                if item["status"] != 200:
+                    raise SystemExit(f"inner {item['status']}: {str(body)[:300]}")
+                if body.get("@odata.nextLink"):
+                    queue.append((gid, body["@odata.nextLink"].split("/v1.0", 1)[1]))
+                for member in body["value"]:
                     row = {
-                        "group_id": group["id"],
+                        "group_id": gid,
                         "member_id": member["id"],
                         "member_type": member.get("@odata.type"),
                         "tenant_id": config["tenant_id"],

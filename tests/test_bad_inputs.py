@@ -203,3 +203,69 @@ def test_future_bookmark_is_clamped_to_now(sb, caplog):
     assert "The bookmark of stream 'directory_audits' is in the future; reading from now" in caplog.text
     saved = result.state["bookmarks"]["directory_audits"]["partitions"][0]["replication_key_value"]
     assert saved < FUTURE, "the run reads (and bookmarks) up to now, not forever nothing"
+
+
+# -- Graph answers that are wrong in what they hold ----------------------------------------------------
+
+
+def test_record_without_its_id_is_one_line(sb, tmp_path):
+    from .conftest import error_lines, run_cli
+
+    sb.faults.add(
+        r"^/v1\.0/domains$", 200, body=b'{"value": [{"isDefault": true}]}', content_type="application/json"
+    )
+    catalog = tmp_path / "catalog.json"
+    catalog.write_text(json.dumps(catalog_for(sb.tap_config(), ["domains"])))
+    result = run_cli(sb.tap_config(), "--catalog", str(catalog), tmp_path=tmp_path)
+    assert result.returncode == 1
+    [line] = error_lines(result.stderr)
+    assert "Stream 'domains': Graph sent a record without its id (the primary key) in the answer to GET /v1.0/domains (request-id " in line
+    assert "Traceback" not in result.stderr
+
+
+def test_value_of_the_wrong_type_is_dropped_with_one_warning(sb, caplog):
+    from .conftest import run_sync
+
+    body = {"value": [{"id": "contoso.com", "isDefault": "yes", "supportedServices": ["Email"]},
+                      {"id": "fabrikam.com", "isDefault": "no", "supportedServices": []}]}
+    sb.faults.add(r"^/v1\.0/domains$", 200, body=json.dumps(body).encode(), content_type="application/json")
+    with caplog.at_level("WARNING"):
+        result = run_sync(sb.tap_config(), ["domains"])
+    rows = result.records("domains")
+    assert [r["isDefault"] for r in rows] == [None, None]
+    assert [r["supportedServices"] for r in rows] == [["Email"], []]
+    warned = [r.getMessage() for r in caplog.records if "as a str" in r.getMessage()]
+    assert len(warned) == 1
+    assert "Stream 'domains': Graph sent isDefault as a str for record id contoso.com" in warned[0]
+
+
+def test_keys_cannot_be_deselected(sb):
+
+    catalog = catalog_for(sb.tap_config(), ["domains"])
+    for entry in catalog["streams"]:
+        for md in entry["metadata"]:
+            if md["breadcrumb"] == ["properties", "id"]:
+                md["metadata"]["selected"] = False
+                md["metadata"]["inclusion"] = "available"
+    import contextlib
+    import io
+
+    from tap_microsoft365.tap import TapMicrosoft365
+
+    buffer = io.BytesIO()
+    wrapper = io.TextIOWrapper(buffer, encoding="utf-8")
+    with contextlib.redirect_stdout(wrapper):
+        TapMicrosoft365(config=sb.tap_config(), catalog=catalog).sync_all()
+        wrapper.flush()
+    lines = buffer.getvalue().decode().splitlines()
+    records = [json.loads(line) for line in lines if '"RECORD"' in line]
+    assert records
+    assert all("id" in m["record"] for m in records)
+
+
+def test_dry_run_prints_no_error_for_streams_that_worked(sb, tmp_path):
+    from .conftest import error_lines, run_cli
+
+    result = run_cli(sb.tap_config(audit_requests_per_10s=0), "--test", tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert error_lines(result.stderr) == []

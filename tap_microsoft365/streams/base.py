@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import sys
 import typing as t
+from functools import cached_property
 
 from singer_sdk import Stream
 from singer_sdk.exceptions import AbortedSyncExceptionBase, RequestedAbortException
@@ -244,6 +245,7 @@ class GraphStream(Stream):
         keys = self.schema["properties"]
         expected = len(self.select_fields) if self.supports_select else -1
         needs_id = "id" in keys
+        checks = self.type_checks
         for item in page["value"]:
             if not isinstance(item, dict) or (needs_id and not isinstance(item.get("id"), str)):
                 raise MalformedAnswerError(
@@ -254,8 +256,49 @@ class GraphStream(Stream):
             if len(item) != expected:
                 for key in [k for k in item if k not in keys]:
                     del item[key]
+            for key, kinds in checks:
+                value = item.get(key)
+                if value is not None and not isinstance(value, kinds):
+                    self.wrong_type(key, item, page)
             item["tenant_id"] = tenant_id
             yield item
+
+    @cached_property
+    def type_checks(self) -> tuple[tuple[str, tuple[type, ...]], ...]:
+        """(property, Python types) of the schema's top-level properties, for a cheap type check."""
+        python = {
+            "string": (str,),
+            "boolean": (bool,),
+            "integer": (int,),
+            "number": (int, float),
+            "array": (list,),
+            "object": (dict,),
+        }
+        checks = []
+        for name, spec in self.schema["properties"].items():
+            kinds = [k for k in spec.get("type", []) if k != "null"]
+            if len(kinds) == 1 and kinds[0] in python and name not in self.tap_fields:
+                checks.append((name, python[kinds[0]]))
+        return tuple(checks)
+
+    def wrong_type(self, key: str, item: dict, page: dict) -> None:
+        """A value of the wrong type is dropped (null), with one warning per stream and property.
+
+        Targets validate records against the schema; one bad value must not fail a whole load.
+        """
+        got = type(item[key]).__name__
+        item[key] = None
+        if self.run.warn_once(f"type:{self.name}:{key}"):
+            self.logger.warning(
+                "Stream '%s': Graph sent %s as a %s for record id %s (answer to %s); the value is "
+                "dropped (null) and later ones are dropped without a warning. Fix: report the "
+                "request-id to Microsoft support.",
+                self.name,
+                key,
+                got,
+                str(item.get("id"))[:36],
+                page.get(CALL_KEY, "a request"),
+            )
 
     def graph_records(self, context: Context | None) -> Iterable[dict]:
         """The stream's records; overridden by streams that are not one paged collection."""
