@@ -11,6 +11,8 @@ import threading
 import typing as t
 from dataclasses import dataclass, field
 
+from tap_microsoft365.scope import Scope, ScopeIndex, compute_index
+
 if t.TYPE_CHECKING:
     from tap_microsoft365.graph.client import GraphClient
 
@@ -33,7 +35,18 @@ class RunContext:
     lookups: dict[str, t.Any] = field(default_factory=dict)
     dropped: dict[str, set[str]] = field(default_factory=dict)
     warned: set[str] = field(default_factory=set)
+    scope: Scope = field(default_factory=Scope)
+    _index: ScopeIndex | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def scope_index(self, stream: str) -> ScopeIndex:
+        """The run's in-scope users and groups, read once (errors reported under ``stream``)."""
+        if self._index is None:
+            if self.scope.filters_users or self.scope.filters_groups:
+                self._index = compute_index(self.scope, self.client, stream)
+            else:
+                self._index = ScopeIndex()
+        return self._index
 
     def remembered(self, stream: str) -> list[t.Any] | None:
         """What ``stream`` remembered in this run if it read every page, else None."""

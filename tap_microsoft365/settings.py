@@ -135,9 +135,69 @@ CONFIG_SCHEMA = th.PropertiesList(
     th.Property(
         "user_domains",
         th.ArrayType(th.StringType),
+        default=["*"],
         title="User domains",
-        description="Only users whose userPrincipalName ends with @<domain>, e.g. "
-        '["contoso.com"]. Guests (#EXT#) are matched on the tenant domain of their UPN.',
+        description='["*"] (default): every user, including those without an address. A list, e.g. '
+        '["contoso.com"]: only users whose address (email_method) is in one of the domains, exact and '
+        "case-insensitive (subdomains are not included); users without an address are then left out. "
+        "Applied to every stream that names users.",
+    ),
+    th.Property(
+        "email_method",
+        th.StringType(allowed_values=["upn", "mail"]),
+        default="upn",
+        title="Email method",
+        description="A user's address: upn (userPrincipalName) or mail (mail, else the UPN). Used by "
+        "user_domains and user_deny_list, and emitted as users.email.",
+    ),
+    th.Property(
+        "user_deny_list",
+        th.ArrayType(th.StringType),
+        title="User deny list",
+        description="Addresses (per email_method) or user object ids never loaded in any stream.",
+    ),
+    th.Property(
+        "exclude_guests",
+        th.BooleanType,
+        default=False,
+        title="Exclude guests",
+        description="Leave out guest users (userType Guest, #EXT# accounts) in every stream.",
+    ),
+    th.Property(
+        "exclude_unlicensed_users",
+        th.BooleanType,
+        default=False,
+        title="Exclude unlicensed users",
+        description="Leave out users with no assigned licence in every stream.",
+    ),
+    th.Property(
+        "exclude_disabled_users",
+        th.BooleanType,
+        default=False,
+        title="Exclude disabled users",
+        description="Leave out users whose account is disabled in every stream.",
+    ),
+    th.Property(
+        "group_types",
+        th.ArrayType(
+            th.StringType(allowed_values=["unified", "security", "mail_enabled_security", "distribution"])
+        ),
+        title="Group types",
+        description="Only these kinds of groups in groups and group_members: unified (Microsoft 365), "
+        "security, mail_enabled_security, distribution. Default: all.",
+    ),
+    th.Property(
+        "group_ids",
+        th.ArrayType(th.StringType),
+        title="Group ids",
+        description="Only these groups (object ids or display names) in groups and group_members.",
+    ),
+    th.Property(
+        "include_users_of_groups_only",
+        th.BooleanType,
+        default=False,
+        title="Users of the scoped groups only",
+        description="Only users who are direct members of the groups group_types/group_ids select.",
     ),
     th.Property(
         "usage_report_period",
@@ -337,10 +397,14 @@ def range_errors(config: t.Mapping[str, t.Any], now: dt.datetime | None = None) 
     for name in ("user_domains",):
         domains = config.get(name)
         if isinstance(domains, list):
-            bad = [d for d in domains if not isinstance(d, str) or not DOMAIN.match(d.strip().lstrip("@"))]
+            bad = [
+                d
+                for d in domains
+                if not isinstance(d, str) or (d.strip() != "*" and not DOMAIN.match(d.strip().lstrip("@")))
+            ]
             if bad:
                 errors.append(
                     f"setting {name} holds {len(bad)} value(s) that are not domain names "
-                    "(e.g. [\"contoso.com\"])"
+                    "(e.g. [\"contoso.com\"], or [\"*\"] for every user)"
                 )
     return errors

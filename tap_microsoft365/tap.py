@@ -24,6 +24,7 @@ from tap_microsoft365.graph.retry import (
     RetryPolicy,
 )
 from tap_microsoft365.inputs import check_files, normalise_state
+from tap_microsoft365.scope import Scope
 from tap_microsoft365.sdk_private import SafeConfigValidation
 from tap_microsoft365.settings import CONFIG_SCHEMA, check_ids, check_url
 from tap_microsoft365.streams import STREAM_TYPES
@@ -115,7 +116,7 @@ class TapMicrosoft365(SafeConfigValidation, Tap):
             batch_concurrency=int(config.get("batch_concurrency", DEFAULT_BATCH_CONCURRENCY)),
             link_aliases=(cloud.graph,),
         )
-        return RunContext(tenant_id=tenant_id, client=client)
+        return RunContext(tenant_id=tenant_id, client=client, scope=Scope.from_config(config))
 
     def load_state(self, state: dict[str, t.Any]) -> None:
         """The SDK's state loading, after the state's shape is checked (inputs.normalise_state)."""

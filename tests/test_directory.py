@@ -91,7 +91,7 @@ def test_requests_follow_the_plan(full, sandbox):
     _, requests = full
     tenant = sandbox.tenant
     added = {"tenant_id", "_sdc_deleted_at", "deletion_reason"}
-    users_select = set(UsersStream.schema["properties"]) - added
+    users_select = set(UsersStream.schema["properties"]) - added - {"email"}
     # a full round: a delta link "from now" ($deltatoken=latest, graph.md 2), then the plain listing at
     # 999 per page, cheaper than a delta round from scratch
     latest = [r for r in requests if r.path == "/v1.0/users/delta"]

@@ -75,13 +75,13 @@ class ApplicationsStream(DeltaStream):
         *DELETION_PROPERTIES,
     )
 
-    def post_process(self, row: dict, context: Context | None = None) -> dict:
+    def post_process(self, row: dict, context: Context | None = None) -> dict | None:
         """Drop ``secretText``/``key`` if Graph ever returned them (it returns only hints)."""
         for cred in row.get("passwordCredentials") or ():
             cred.pop("secretText", None)
         for cred in row.get("keyCredentials") or ():
             cred.pop("key", None)
-        return row
+        return super().post_process(row, context)
 
 
 APP_ROLE = (
@@ -140,6 +140,10 @@ class OAuth2PermissionGrantsStream(GraphStream):
         th.Property("scope", String, description="Space-separated delegated permissions"),
     )
 
+    def user_refs(self, row: dict) -> Iterable[t.Any]:
+        """The consenting user of a per-user (Principal) grant."""
+        return (row.get("principalId"),) if row.get("consentType") == "Principal" else ()
+
 
 class AppRoleAssignmentsStream(BatchedChildStream):
     """``/servicePrincipals/{id}/appRoleAssignedTo`` of every service principal, 20 per ``$batch``.
@@ -172,6 +176,10 @@ class AppRoleAssignmentsStream(BatchedChildStream):
     def child_select(self) -> str:  # type: ignore[override]
         """The schema's Graph properties."""
         return ",".join(self.select_fields)
+
+    def user_refs(self, row: dict) -> Iterable[t.Any]:
+        """A user assigned to the app."""
+        return (row.get("principalId"),) if row.get("principalType") == "User" else ()
 
     def child_row(self, parent: t.Any, item: dict) -> dict:
         """The assignment with its role's value from the resource's appRoles."""
@@ -224,6 +232,10 @@ class DirectoryRoleMembersStream(BatchedChildStream):
     type_field = "member_type"
     copied = ("userPrincipalName", "displayName")
 
+    def user_refs(self, row: dict) -> Iterable[t.Any]:
+        """A user holding the role."""
+        return (row["member_id"],) if row.get("member_type") == "user" else ()
+
 
 
 class UserLicensesStream(GraphStream):
@@ -236,6 +248,11 @@ class UserLicensesStream(GraphStream):
 
     name = "user_licenses"
     path = "/subscribedSkus"
+
+    def user_refs(self, row: dict) -> Iterable[t.Any]:
+        """The licensed user."""
+        return (row.get("user_id"),)
+
     primary_keys = ("user_id", "skuId")
     schema = props(
         th.Property("user_id", String, required=True),
@@ -278,6 +295,11 @@ class UserManagersStream(GraphStream):
 
     name = "user_managers"
     path = "/users"
+
+    def user_refs(self, row: dict) -> Iterable[t.Any]:
+        """Both ends of the reporting line."""
+        return (row.get("user_id"), row.get("manager_id"))
+
     primary_keys = ("user_id",)
     schema = props(
         th.Property("user_id", String, required=True),

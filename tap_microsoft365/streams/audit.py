@@ -233,6 +233,11 @@ class SignInsStream(AuditLogStream):
 
     name = "sign_ins"
     path = "/auditLogs/signIns"
+
+    def user_refs(self, row: dict) -> Iterable[t.Any]:
+        """The user who signed in."""
+        return (row.get("userId"),)
+
     replication_key = "createdDateTime"
     max_page_size = 1000
     schema = props(
@@ -315,6 +320,13 @@ class DirectoryAuditsStream(AuditLogStream):
 
     name = "directory_audits"
     path = "/auditLogs/directoryAudits"
+
+    def user_refs(self, row: dict) -> Iterable[t.Any]:
+        """The acting user (an app's actions name none)."""
+        initiated = row.get("initiatedBy") or {}
+        user = initiated.get("user") if isinstance(initiated, dict) else None
+        return (user.get("id"),) if isinstance(user, dict) else ()
+
     replication_key = "activityDateTime"
     max_page_size = 999
     schema = props(

@@ -194,6 +194,32 @@ class GraphStream(Stream):
         """The throttling scope's pacer, when the endpoint has a low documented limit."""
         return None
 
+    # -- the run's user and group scope (scope.py) -------------------------------------------------
+
+    def user_refs(self, row: dict) -> Iterable[t.Any]:
+        """The user ids a record names (members, owners, holders, actors): all must be in scope."""
+        return ()
+
+    def group_refs(self, row: dict) -> Iterable[t.Any]:
+        """The group ids a record names."""
+        return ()
+
+    def scoped(self, row: dict) -> dict | None:
+        """The record, or None when it names a user or group outside the run's scope."""
+        scope = self.run.scope
+        if not (scope.filters_users or scope.filters_groups):
+            return row
+        index = self.run.scope_index(self.name)
+        if any(not index.user(u) for u in self.user_refs(row) if u):
+            return None
+        if any(not index.group(g) for g in self.group_refs(row) if g):
+            return None
+        return row
+
+    def post_process(self, row: dict, context: Context | None = None) -> dict | None:
+        """singer-sdk's per-record hook: records outside the run's scope are dropped."""
+        return self.scoped(row)
+
     # -- reading ---------------------------------------------------------------------------------
 
     def pages(self, context: Context | None, path: str | None = None) -> Iterator[dict]:
@@ -369,12 +395,15 @@ class RememberingStream(GraphStream):
         """The value kept per record (the id by default)."""
         return row["id"]
 
-    def post_process(self, row: dict, context: Context | None = None) -> dict:
-        """Keep the row's value for the child streams."""
+    def post_process(self, row: dict, context: Context | None = None) -> dict | None:
+        """Keep the row's value for the child streams (in-scope rows only)."""
+        kept = super().post_process(row, context)
+        if kept is None:
+            return None
         entry = self.run.parents.get(self.name)
         if entry is not None and not entry.complete:
-            entry.rows.append(self.remember(row))
-        return row
+            entry.rows.append(self.remember(kept))
+        return kept
 
     def graph_records(self, context: Context | None) -> Iterable[dict]:
         """Records; the kept list counts as complete only when every page was read."""

@@ -257,8 +257,8 @@ class DeltaStream(RememberingStream):
             link, self.name, "@odata.deltaLink"
         )
 
-    def post_process(self, row: dict, context: Context | None = None) -> dict:
-        """Remember existing objects for child streams; removals are not parents."""
+    def post_process(self, row: dict, context: Context | None = None) -> dict | None:
+        """Existing objects: scoped and remembered for child streams; removals always go out."""
         if row.get(DELETED_AT) is None:
             return super().post_process(row, context)
         return row

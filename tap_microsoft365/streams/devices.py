@@ -83,6 +83,10 @@ class DeviceOwnersStream(BatchedChildStream):
     type_field = "owner_type"
     copied = ("userPrincipalName", "displayName")
 
+    def user_refs(self, row: dict) -> Iterable[t.Any]:
+        """An owner outside the scope: the link is dropped, the device stays (devices)."""
+        return (row["owner_id"],) if row.get("owner_type") == "user" else ()
+
 
 
 class IntuneStream(GraphStream):
@@ -92,7 +96,25 @@ class IntuneStream(GraphStream):
 
 
 class ManagedDevicesStream(IntuneStream):
-    """``GET /deviceManagement/managedDevices``: Intune-enrolled devices."""
+    """``GET /deviceManagement/managedDevices``: Intune-enrolled devices.
+
+    A device whose primary user is outside the run's scope is kept, without the user's identity.
+    """
+
+    USER_FIELDS: t.ClassVar[tuple[str, ...]] = (
+        "userId",
+        "userPrincipalName",
+        "userDisplayName",
+        "emailAddress",
+    )
+
+    def scoped(self, row: dict) -> dict | None:
+        """The device; its user's fields nulled when the user is outside the scope."""
+        user = row.get("userId")
+        if self.run.scope.filters_users and user and not self.run.scope_index(self.name).user(user):
+            for key in self.USER_FIELDS:
+                row[key] = None
+        return row
 
     name = "managed_devices"
     path = "/deviceManagement/managedDevices"

@@ -96,37 +96,39 @@ class UsersStream(DeltaStream):
         th.Property("onPremisesDomainName", String),
         th.Property("onPremisesDistinguishedName", String),
         th.Property("onPremisesSecurityIdentifier", String),
+        th.Property(
+            "email",
+            String,
+            description="The user's address per email_method (added by the tap): UPN, or mail",
+        ),
         *DELETION_PROPERTIES,
     )
+    tap_fields = ("tenant_id", "email", DELETED_AT, REASON)
     remember_fields = ("id", "userPrincipalName", "assignedLicenses")
 
     def remember(self, row: dict) -> t.Any:
         """Id, UPN and assigned licences: ``user_licenses`` needs no second listing (streams/apps.py)."""
         return row["id"], row.get("userPrincipalName"), row.get("assignedLicenses") or []
 
-    def domains(self) -> tuple[str, ...]:
-        """``user_domains``, lower case, without ``@``."""
-        return tuple(d.strip().lstrip("@").lower() for d in self.config.get("user_domains") or ())
-
     def in_scope(self, row: dict) -> bool:
-        """``user_domains`` applied to the delta rows (delta filters only by id, graph.md 2)."""
-        domains = self.domains()
-        if not domains:
-            return True
-        upn = (row.get("userPrincipalName") or "").lower()
-        return upn.rpartition("@")[2] in domains
+        """The run's user rules (scope.py), on full and delta rows; adds the computed ``email``.
+
+        Delta filters only by id (graph.md 2), so the rules run here; the full listing also pushes a
+        UPN domain filter to Graph.
+        """
+        scope = self.run.scope
+        row["email"] = scope.email(row)
+        if not scope.user_ok(row):
+            return False
+        return not scope.users_of_groups_only or self.run.scope_index(self.name).user(row["id"])
 
     def request_headers(self) -> dict[str, str]:
         """A domain filter uses ``endswith``, which Graph serves only as an advanced query (graph.md 9.10)."""
-        return {"ConsistencyLevel": "eventual"} if self.domains() else {}
+        return {"ConsistencyLevel": "eventual"} if self.run.scope.pushed_filter() else {}
 
     def query_params(self, context: Context | None) -> dict[str, t.Any]:
-        """``$filter`` on the UPN's domain when ``user_domains`` is set (needs ``$count=true``)."""
-        domains = self.domains()
-        if not domains:
-            return {}
-        clauses = " or ".join(f"endswith(userPrincipalName,'@{d}')" for d in domains)
-        return {"$filter": clauses, "$count": "true"}
+        """``$filter`` on the UPN's domain when ``user_domains`` lists domains (needs ``$count=true``)."""
+        return self.run.scope.pushed_filter()
 
 
 class UserSignInActivityStream(RememberingStream):
@@ -159,7 +161,10 @@ class UserSignInActivityStream(RememberingStream):
     )
     request_headers = UsersStream.request_headers
     query_params = UsersStream.query_params
-    domains = UsersStream.domains
+
+    def user_refs(self, row: dict) -> Iterable[t.Any]:
+        """The user."""
+        return (row.get("id"),)
 
     def graph_records(self, context: Context | None) -> Iterable[dict]:
         """The users' last sign-ins; a permission refusal names both permissions the call needs."""
@@ -180,6 +185,10 @@ class GroupsStream(DeltaStream):
     path = "/groups"
     delta_path = "/groups/delta"
     remembered_for = ("group_members",)
+
+    def in_scope(self, row: dict) -> bool:
+        """``group_types`` and ``group_ids`` (scope.py)."""
+        return self.run.scope.group_ok(row)
     schema = props(
         th.Property("id", String, required=True),
         th.Property("displayName", String),
@@ -245,6 +254,14 @@ class GroupMembersStream(DeltaStream, BatchedChildStream):
     def delta_params(self) -> dict[str, t.Any]:
         """Only the group's id and its members (graph.md 2: ``$select=members`` gives members@delta)."""
         return {"$select": "id,members"}
+
+    def user_refs(self, row: dict) -> Iterable[t.Any]:
+        """A user member."""
+        return (row["member_id"],) if row.get("member_type") == "user" else ()
+
+    def group_refs(self, row: dict) -> Iterable[t.Any]:
+        """The group (``group_types``, ``group_ids``)."""
+        return (row["group_id"],)
 
     def full_rows(self, context: Context | None) -> Iterable[dict]:
         """Every membership, 20 groups per ``$batch`` (the per-parent fan-out)."""

@@ -292,6 +292,23 @@ class UsageReportStream(GraphStream):
                 )
         return t.cast("bool | None", lookups["reports.concealed"])
 
+    def scoped(self, row: dict) -> dict | None:
+        """Rows of users outside the run's scope are dropped, matched by UPN.
+
+        Concealed names (graph.md 3) cannot be matched: such rows are kept, with one warning.
+        """
+        if not self.run.scope.filters_users or "user_principal_name" not in row:
+            return row
+        if row.get("names_concealed"):
+            if self.run.warn_once("reports.scope"):
+                self.logger.warning(
+                    "Usage reports conceal user names, so the user scope (user_domains, deny list, "
+                    "exclusions) cannot apply to them; their rows are kept. %s",
+                    FIX_CONCEALED,
+                )
+            return row
+        return row if self.run.scope_index(self.name).address(row["user_principal_name"]) else None
+
     def warn_concealed(self, from_setting: bool) -> None:
         """One warning per run for all report streams."""
         if not self.run.warn_once("reports.concealed"):
