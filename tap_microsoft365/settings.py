@@ -193,6 +193,14 @@ CONFIG_SCHEMA = th.PropertiesList(
         description="Only these groups (object ids or display names) in groups and group_members.",
     ),
     th.Property(
+        "scope_concealed_report_rows",
+        th.StringType(allowed_values=["keep", "drop"]),
+        default="keep",
+        title="Concealed report rows under a user scope",
+        description="Usage-report rows whose names are concealed cannot be matched to the user scope: "
+        "keep them (default) or drop them.",
+    ),
+    th.Property(
         "include_users_of_groups_only",
         th.BooleanType,
         default=False,

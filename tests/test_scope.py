@@ -226,3 +226,14 @@ def test_concealed_report_names_are_kept_with_one_warning(box, caplog):
     assert rows
     assert all(r["names_concealed"] for r in rows)
     assert caplog.text.count("the user scope (user_domains, deny list, exclusions) cannot apply") == 1
+    box.tenant.report_options.concealed_names = True
+    try:
+        dropped = run_sync(
+            box.tap_config(
+                user_domains=["woodgrovebank.co.uk"], start_date=SINCE, scope_concealed_report_rows="drop"
+            ),
+            ["usage_email_activity_user_detail"],
+        )
+    finally:
+        box.tenant.report_options.concealed_names = False
+    assert dropped.records("usage_email_activity_user_detail") == []

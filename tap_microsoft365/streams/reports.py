@@ -300,13 +300,16 @@ class UsageReportStream(GraphStream):
         if not self.run.scope.filters_users or "user_principal_name" not in row:
             return row
         if row.get("names_concealed"):
+            drop = self.config.get("scope_concealed_report_rows") == "drop"
             if self.run.warn_once("reports.scope"):
                 self.logger.warning(
                     "Usage reports conceal user names, so the user scope (user_domains, deny list, "
-                    "exclusions) cannot apply to them; their rows are kept. %s",
+                    "exclusions) cannot apply to them; their rows are %s "
+                    "(scope_concealed_report_rows). %s",
+                    "dropped" if drop else "kept",
                     FIX_CONCEALED,
                 )
-            return row
+            return None if drop else row
         return row if self.run.scope_index(self.name).address(row["user_principal_name"]) else None
 
     def warn_concealed(self, from_setting: bool) -> None:
