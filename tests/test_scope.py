@@ -141,8 +141,30 @@ def test_default_star_loads_every_user_and_lists_nothing_extra(box):
         ({"exclude_unlicensed_users": True}, {"unlicensed": False}),
         ({"exclude_disabled_users": True}, {"disabled": False}),
         ({"user_domains": ["*", "woodgrovebank.co.uk"]}, {}),
+        (
+            {
+                "user_domains": ["woodgrovebank.com", "woodgrovebank1586.onmicrosoft.com"],
+                "exclude_guests": True,
+                "exclude_disabled_users": True,
+                "exclude_unlicensed_users": True,
+            },
+            {
+                "domains": ["woodgrovebank.com", "woodgrovebank1586.onmicrosoft.com"],
+                "guests": False,
+                "disabled": False,
+                "unlicensed": False,
+            },
+        ),
     ],
-    ids=["domain", "mail-domain", "no-guests", "licensed-only", "enabled-only", "star-wins"],
+    ids=[
+        "domain",
+        "mail-domain",
+        "no-guests",
+        "licensed-only",
+        "enabled-only",
+        "star-wins",
+        "combined",
+    ],
 )
 def test_every_user_keyed_stream_holds_only_in_scope_users(box, settings, rules):
     expected = expected_users(box, **rules)
