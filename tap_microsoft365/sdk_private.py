@@ -5,7 +5,8 @@ exist with the signatures relied on here, so an SDK upgrade that changes them fa
 
 - ``PluginBase._validate_config``: the SDK's messages echo the setting's value (jsonschema's ``'x' is
   not of type ...``), and a secret pasted into the wrong setting would be printed. Overridden to name
-  the setting and the rule only, as one line (a :class:`ConfigError`).
+  the setting and the rule only, as one line (a :class:`ConfigError`). It reads the raw settings from
+  ``PluginBase._config`` (the public ``config`` is frozen only after validation).
 - ``Stream._write_state_message``: activity logs write a STATE after every finished time window, so a
   killed run resumes there; the SDK writes STATE only every ``STATE_MSG_FREQUENCY`` records.
 - ``Stream._increment_stream_state``: the same streams set their bookmark per window (the window's end),

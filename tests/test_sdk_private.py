@@ -27,3 +27,10 @@ def test_the_overrides_sit_where_the_sdk_calls_them():
     # the tap's _validate_config and the per-window bookmark shadow the SDK's, not a copy beside them
     assert TapMicrosoft365._validate_config.__module__ == "tap_microsoft365.sdk_private"
     assert AuditLogStream._increment_stream_state is BookmarkPerWindow._increment_stream_state
+
+
+def test_validation_reads_the_raw_settings_the_sdk_keeps():
+    settings = {"tenant_id": "contoso.onmicrosoft.com", "client_id": "x"}
+    tap = TapMicrosoft365(config=settings, validate_config=False)
+    assert isinstance(tap._config, dict)
+    assert tap._config["tenant_id"] == "contoso.onmicrosoft.com"
