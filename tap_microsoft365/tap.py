@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import sys
+import time
 import typing as t
 from functools import cached_property
 from urllib.parse import urlparse
@@ -28,7 +30,11 @@ from tap_microsoft365.scope import Scope
 from tap_microsoft365.sdk_private import SafeConfigValidation
 from tap_microsoft365.settings import CONFIG_SCHEMA, check_ids, check_url
 from tap_microsoft365.streams import STREAM_TYPES
+from tap_microsoft365.streams.base import GraphStream
 
+#: Taps constructed by this process's CLI run (their summaries are logged at the end).
+RUNS: list[TapMicrosoft365] = []
+RECORD_RUNS = False  # set by main(): only the CLI logs a summary
 STREAM_NAMES: tuple[str, ...] = tuple(vars(stream_type)["name"] for stream_type in STREAM_TYPES)
 
 if t.TYPE_CHECKING:
@@ -44,7 +50,10 @@ class TapMicrosoft365(SafeConfigValidation, Tap):
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
         """The SDK's Tap, then the input catalog checked: it must name this tap's streams."""
+        self.started_at = time.monotonic()
         super().__init__(*args, **kwargs)
+        if RECORD_RUNS:
+            RUNS.append(self)
         catalog = self.input_catalog
         if catalog is None:
             return
@@ -123,6 +132,49 @@ class TapMicrosoft365(SafeConfigValidation, Tap):
         names = [vars(stream_type)["name"] for stream_type in STREAM_TYPES]
         super().load_state(normalise_state(state, names, dt.datetime.now(dt.UTC)))
 
+    def summary(self) -> dict[str, t.Any]:
+        """What the run did: per stream records and skips, the requests, retries and limit waits."""
+        streams = {}
+        for name, stream in self.streams.items():
+            if not isinstance(stream, GraphStream) or not (stream.emitted or stream.skipped):
+                continue
+            entry: dict[str, t.Any] = {"records": stream.emitted}
+            if stream.skipped:
+                entry["skipped"] = stream.skip_reason
+            streams[name] = entry
+        out: dict[str, t.Any] = {
+            "tenant_id": str(self.config.get("tenant_id") or ""),
+            "seconds": round(time.monotonic() - self.started_at, 1),
+            "streams": streams,
+        }
+        if self.has_run_context():
+            client = self.run_context.client
+            out["requests"] = client.requests_sent
+            out["retries"] = client.policy.retries
+            out["waited_on_limits_seconds"] = round(sum(p.waited for p in client.pacers.values()), 1)
+        return out
+
+    def log_summary(self) -> None:
+        """The run summary: a few lines of text and one JSON line (for orchestrators)."""
+        summary = self.summary()
+        if not summary["streams"]:
+            return
+        records = sum(s["records"] for s in summary["streams"].values())
+        skipped = {n: s["skipped"] for n, s in summary["streams"].items() if "skipped" in s}
+        self.logger.info(
+            "Run summary: %d streams, %s records, %s Graph requests, %s retries, %.0f s waited on "
+            "Graph's documented limits, %.1f s in all",
+            len(summary["streams"]) - len(skipped),
+            f"{records:,}",
+            f"{summary.get('requests', 0):,}",
+            summary.get("retries", 0),
+            summary.get("waited_on_limits_seconds", 0.0),
+            summary["seconds"],
+        )
+        for name, reason in skipped.items():
+            self.logger.info("Run summary: skipped %s: %s", name, reason.split(": Graph answered", 1)[0])
+        self.logger.info("Run summary (JSON): %s", json.dumps(summary, sort_keys=True))
+
     def has_run_context(self) -> bool:
         """True once the run context was built (discovery never builds it)."""
         return "run_context" in self.__dict__
@@ -134,9 +186,15 @@ class TapMicrosoft365(SafeConfigValidation, Tap):
 
 def main() -> None:
     """The console script: the SDK's CLI, with every known failure as one line on stderr, exit 1."""
+    global RECORD_RUNS
+    RECORD_RUNS = True
     try:
         check_files(sys.argv[1:])
-        TapMicrosoft365.cli()
+        try:
+            TapMicrosoft365.cli()
+        finally:
+            for tap in RUNS:
+                tap.log_summary()
     except TapMicrosoft365Error as exc:
         root = logging.getLogger()
         if not root.handlers:  # failed before the SDK set up its console logging

@@ -126,3 +126,28 @@ def test_secret_never_reaches_messages(sb):
     result = run_sync(config, ["organization", "domains"])
     text = repr(result.messages)
     assert config["client_secret"] not in text
+
+
+def test_a_run_ends_with_a_summary_in_text_and_json(sb, tmp_path):
+    import json
+
+    from .conftest import catalog_for, run_cli
+
+    sb.granted_permissions.difference_update({"Domain.Read.All", "Directory.Read.All"})
+    catalog = tmp_path / "catalog.json"
+    catalog.write_text(json.dumps(catalog_for(sb.tap_config(), ["organization", "domains", "groups"])))
+    result = run_cli(sb.tap_config(), "--catalog", str(catalog), tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    records = [json.loads(line) for line in result.stdout.splitlines() if '"RECORD"' in line]
+    [line] = [line for line in result.stderr.splitlines() if "Run summary (JSON): " in line]
+    summary = json.loads(line.split("Run summary (JSON): ", 1)[1])
+    assert summary["streams"]["organization"] == {"records": 1}
+    assert summary["streams"]["groups"]["records"] == len(sb.tenant.groups)
+    assert summary["streams"]["domains"]["records"] == 0
+    assert "Domain.Read.All" in summary["streams"]["domains"]["skipped"]
+    assert sum(s["records"] for s in summary["streams"].values()) == len(records)
+    assert summary["requests"] >= 4
+    assert summary["retries"] == 0
+    text = [line for line in result.stderr.splitlines() if "Run summary: " in line]
+    assert "2 streams" in text[0]
+    assert any("skipped domains: stream 'domains' needs" in t for t in text)

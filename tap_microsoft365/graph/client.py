@@ -215,7 +215,7 @@ class GraphClient:
         with self._pacer_lock:
             found = self.pacers.get(scope)
             if found is None:
-                found = self.pacers[scope] = Pacer(requests_per_10s, 10.0)
+                found = self.pacers[scope] = Pacer(requests_per_10s, 10.0, name=scope)
             return found
 
     # -- one call ------------------------------------------------------------------------------------
@@ -536,6 +536,7 @@ class GraphClient:
                     delay,
                 )
                 inner.ready_at = self.policy.clock() + delay
+                self.policy.retries += 1
                 heapq.heappush(waiting, inner)
                 continue
             code, message = error_parts(page)

@@ -7,9 +7,12 @@ Graph's activity-log and reporting APIs allow 5 requests per 10 seconds per app 
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
+
+LOGGER = logging.getLogger("tap-microsoft365")
 
 #: Spacing margin: requests arrive at Graph with jitter, so space them a little more than the limit.
 MARGIN = 1.05
@@ -25,6 +28,7 @@ class Pacer:
         burst: int = 1,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        name: str = "",
     ) -> None:
         if requests <= 0 or seconds <= 0:
             raise ValueError("requests and seconds must be positive")
@@ -36,6 +40,8 @@ class Pacer:
         self._lock = threading.Lock()
         self.waited = 0.0
         self.calls = 0
+        self.name = name
+        self._announced = False
 
     def wait(self) -> float:
         """Block until a request may go; returns the seconds waited."""
@@ -46,6 +52,14 @@ class Pacer:
             delay = 0.0
             if self._tokens < 1.0:
                 delay = (1.0 - self._tokens) * self.interval
+                if not self._announced and self.name:
+                    self._announced = True
+                    LOGGER.info(
+                        "Pacing %s requests under Graph's documented limit: one every %.1f s "
+                        "(the run summary gives the total wait)",
+                        self.name,
+                        self.interval,
+                    )
                 self._sleep(delay)
                 self._stamp = self._clock()
                 self._tokens = 1.0

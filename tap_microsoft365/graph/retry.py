@@ -61,6 +61,8 @@ class RetryPolicy:
     max_backoff: float = MAX_BACKOFF_SECONDS
     clock: Callable[[], float] = field(default=time.monotonic, repr=False)
     sleep: Callable[[float], None] = field(default=time.sleep, repr=False)
+    #: Retries made under this policy so far (for the end-of-run summary).
+    retries: int = 0
 
     def backoff_waits(self) -> Iterator[float]:
         """1, 2, 4 ... ``max_backoff`` seconds (python-backoff's exponential generator)."""
@@ -98,6 +100,7 @@ class RetryPolicy:
                         f"{what}: {outcome.what}, still failing after {tries} attempt(s) over "
                         f"{spent:.0f} s. Fix: {fix}"
                     ) from None
+                self.retries += 1
                 if on_retry is not None:
                     on_retry(outcome, tries, wait)
                 if wait > 0:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 import typing as t
 from functools import cached_property
 
@@ -50,6 +51,9 @@ MEMBER_TYPES = {
 }
 #: Unknown-property retries per listing (each drops one property for the run).
 MAX_DROPPED = 10
+#: A progress line at most every this many seconds, checked every this many records.
+PROGRESS_SECONDS = 15.0
+PROGRESS_EVERY = 500
 
 
 def _known_failure_logged_once(record: logging.LogRecord) -> bool:
@@ -107,6 +111,10 @@ class GraphStream(Stream):
         self._catalog_selected: bool | None = None
         self._started: Iterator[dict] | None = None
         self.skipped = False
+        self.skip_reason = ""
+        self.emitted = 0  # records sent (after the scope), for progress lines and the run summary
+        self._progress_at = 0.0
+        self._progress_start = 0.0
         self.logger.addFilter(_known_failure_logged_once)
 
     # -- wiring ----------------------------------------------------------------------------------
@@ -217,8 +225,28 @@ class GraphStream(Stream):
         return row
 
     def post_process(self, row: dict, context: Context | None = None) -> dict | None:
-        """singer-sdk's per-record hook: records outside the run's scope are dropped."""
-        return self.scoped(row)
+        """singer-sdk's per-record hook: records outside the run's scope are dropped; progress."""
+        kept = self.scoped(row)
+        if kept is not None:
+            self.emitted += 1
+            if not self.emitted % PROGRESS_EVERY:
+                self.progress()
+        return kept
+
+    def progress(self) -> None:
+        """A line every ``PROGRESS_SECONDS`` while a stream runs long: records so far and the rate."""
+        now = time.monotonic()
+        if now - self._progress_at < PROGRESS_SECONDS:
+            return
+        self._progress_at = now
+        seconds = now - self._progress_start
+        self.logger.info(
+            "Stream '%s': %s records so far in %.0f s (%s records/s)",
+            self.name,
+            f"{self.emitted:,}",
+            seconds,
+            f"{self.emitted / seconds:,.0f}" if seconds else "-",
+        )
 
     # -- reading ---------------------------------------------------------------------------------
 
@@ -333,12 +361,14 @@ class GraphStream(Stream):
 
     def readable_records(self, context: Context | None) -> Iterator[dict]:
         """Records, or none with one warning when the tenant lacks a permission, licence or feature."""
+        self._progress_start = self._progress_at = time.monotonic()
         try:
             yield from self.graph_records(context)
         except GraphSkippableError as exc:
             if self.config.get("strict_permissions"):
                 raise
             self.skipped = True
+            self.skip_reason = str(exc)
             self.logger.warning("Skipping stream '%s': %s", self.name, exc)
 
     def started_records(self) -> Iterator[dict]:
