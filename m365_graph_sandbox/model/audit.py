@@ -14,6 +14,7 @@ import random
 import threading
 import time
 from array import array
+from collections.abc import Callable
 from typing import Any
 
 TICKS = 10_000_000  # 100 ns ticks per second
@@ -22,6 +23,10 @@ DEFAULT_SIGN_INS_PER_DAY = 40
 DEFAULT_AUDITS_PER_DAY = 20
 DEFAULT_PROVISIONING_PER_DAY = 5
 SPAN_DAYS = 30
+#: Share of users who never signed in (null signInActivity dates) and of inactive users (last sign-in
+#: before the 30 days the sign-in log holds, so none of their sign-ins is in it).
+NEVER_SIGNED_IN = 0.10
+INACTIVE = 0.05
 
 
 def iso_ticks(ticks: int) -> str:
@@ -49,6 +54,8 @@ class EventLog:
         self.serials = array("q")
         self.next_serial = 0
         self.lock = threading.Lock()
+        #: called with ``(serials, ticks)`` after ``add`` (AuditLogs keeps users' signInActivity current)
+        self.on_add: Callable[[list[int], list[int]], None] | None = None
 
     def fill(self, rng: random.Random, count: int, start: float, end: float) -> None:
         """``count`` events uniformly between ``start`` and ``end`` (epoch seconds)."""
@@ -64,7 +71,8 @@ class EventLog:
 
     def add(self, at: float, count: int = 1) -> list[int]:
         """Insert ``count`` events at epoch second ``at`` (late events too); returns their serials."""
-        added = []
+        added: list[int] = []
+        stamps: list[int] = []
         with self.lock:
             for i in range(count):
                 tick = int(at * TICKS) + i
@@ -75,7 +83,10 @@ class EventLog:
                 self.ticks.insert(pos, tick)
                 self.serials.insert(pos, self.next_serial)
                 added.append(self.next_serial)
+                stamps.append(tick)
                 self.next_serial += 1
+        if self.on_add is not None:
+            self.on_add(added, stamps)
         return added
 
     def span(self, lo: int | None, hi: int | None) -> tuple[int, int]:
@@ -125,12 +136,20 @@ AUDIT_ACTIVITIES = [
 
 
 class AuditLogs:
-    """The tenant's three activity logs and the pools their records draw from."""
+    """The tenant's three activity logs and the pools their records draw from.
+
+    Users' ``signInActivity`` follows the sign-in log (``refresh_sign_in_activity``): each user is
+    drawn once as never signed in (``NEVER_SIGNED_IN``: null dates, never in the log), inactive
+    (``INACTIVE``: last sign-in before the log's 30 days, never in the log) or active (the pool the
+    sign-in records name, ``signers``).
+    """
 
     def __init__(self, tenant: Any) -> None:
         self.tenant = tenant
         self.seed = tenant.seed
-        self.built_at = time.time()
+        fixed = getattr(tenant, "now", None)
+        self.built_at = time.time() if fixed is None else fixed
+        self.window_start = self.built_at - SPAN_DAYS * DAY
         self.sign_ins = EventLog(1)
         self.directory_audits = EventLog(2)
         self.provisioning = EventLog(3)
@@ -139,6 +158,26 @@ class AuditLogs:
             (u["id"], u["userPrincipalName"], u["displayName"])
             for u in users[: min(len(users), 5000)]
         ]
+        # Activity class per user (0 never, 1 inactive, 2 active), in build order; users[0] (the
+        # tenant's first admin) always signs in, so the sign-in pool is never empty.
+        draw = tenant.rng_for("signInActivity").random
+        self.users = list(users)
+        self.classes = bytearray(
+            0 if r < NEVER_SIGNED_IN else 1 if r < NEVER_SIGNED_IN + INACTIVE else 2
+            for r in (draw() for _ in users)
+        )
+        if users:
+            self.classes[0] = 2
+        #: the users sign-in records name: (id, userPrincipalName, displayName), active users only
+        self.signers = [
+            (u["id"], u["userPrincipalName"], u["displayName"])
+            for u, c in zip(users, self.classes, strict=True)
+            if c == 2
+        ] or [("", "", "")]
+        #: per signer: ticks of the newest sign-in and of the newest successful one in the log (-1: none)
+        self.newest = array("q")
+        self.newest_ok = array("q")
+        self.sign_ins.on_add = self._note_sign_ins
         self.policies = [
             (_guid(self.seed, 9, i), name)
             for i, name in enumerate(
@@ -151,23 +190,141 @@ class AuditLogs:
         sign_ins_per_day: int = DEFAULT_SIGN_INS_PER_DAY,
         audits_per_day: int = DEFAULT_AUDITS_PER_DAY,
         provisioning_per_day: int = DEFAULT_PROVISIONING_PER_DAY,
+        now: float | None = None,
     ) -> None:
-        """(Re)draw every log over the last 30 days (minus an hour, so retention edges stay clear)."""
-        self.built_at = now = time.time()
-        start, end = now - SPAN_DAYS * DAY + 3600, now - 60
+        """(Re)draw every log over the 30 days before ``now``, minus an hour (retention edges).
+
+        ``now`` defaults to ``tenant.now``, else the real clock. Users' ``signInActivity`` is recomputed from the new sign-in log.
+        """
+        if now is None:
+            fixed = getattr(self.tenant, "now", None)
+            now = time.time() if fixed is None else fixed
+        self.built_at = now
+        self.window_start = start = now - SPAN_DAYS * DAY + 3600
+        end = now - 60
         for log, per_day, area in (
             (self.sign_ins, sign_ins_per_day, "signins"),
             (self.directory_audits, audits_per_day, "audits"),
             (self.provisioning, provisioning_per_day, "provisioning"),
         ):
             log.fill(self.tenant.rng_for(area), int(per_day * SPAN_DAYS), start, end)
+        self.refresh_sign_in_activity()
+
+    # -- users' signInActivity (graph.md 1a) ---------------------------------------------------------
+
+    def signer(self, serial: int) -> int:
+        """Index in ``signers`` of the user a sign-in record names."""
+        return (serial * 7919) % len(self.signers)
+
+    @staticmethod
+    def succeeded(serial: int) -> bool:
+        """Whether a sign-in record's ``status.errorCode`` is 0 (see ``sign_in``)."""
+        return bool(serial % 11) or (serial // 11) % len(FAILURES) == 0
+
+    def refresh_sign_in_activity(self) -> None:
+        """Set every build-time user's ``signInActivity`` from the sign-in log.
+
+        graph.md 1a (signinactivity.md): ``lastSignInDateTime`` is the last interactive attempt, success
+        or failure; ``lastSuccessfulSignInDateTime`` the last successful interactive or non-interactive
+        one. v1.0 ``/auditLogs/signIns`` lists interactive sign-ins only (every record here), so:
+        ``lastSignIn*`` = the user's newest record in the log (date-time to the second, request id =
+        the record's ``id``); ``lastSuccessfulSignIn*`` = the newest record with ``errorCode`` 0;
+        ``lastNonInteractiveSignInDateTime`` (not in the v1.0 log) = up to 2 days before the last
+        successful one, so it never contradicts it. A date the log has no record for (inactive users,
+        active users the log never names in big tenants, users whose records all failed) lies 1-180 days
+        before the log's window: older than the retention, so no record is missing. Never signed in:
+        every property null. One pass over the log, then one over the users.
+        """
+        log = self.sign_ins
+        n = len(self.signers)
+        newest = array("q", [-1]) * n
+        newest_ok = array("q", [-1]) * n
+        fails = len(FAILURES)
+        with log.lock:
+            pairs = zip(log.ticks, log.serials, strict=True)
+            for tick, s in pairs:  # ascending ticks: the last write wins
+                u = (s * 7919) % n
+                newest[u] = tick
+                if s % 11 or (s // 11) % fails == 0:
+                    newest_ok[u] = tick
+        self.newest, self.newest_ok = newest, newest_ok
+        # the serial of each signer's newest records, for request ids: one more pass, only when needed
+        serial_at = self._serials_at(
+            {t for t in newest if t >= 0} | {t for t in newest_ok if t >= 0}
+        )
+        rng = self.tenant.rng_for("signInActivity.dates")
+        draw = rng.random
+        floor = self.window_start
+        seed = self.seed
+        signer_of: dict[str, int] = {row[0]: i for i, row in enumerate(self.signers)}
+        for i, (user, cls) in enumerate(zip(self.users, self.classes, strict=True)):
+            before, ok_gap, ni_gap = draw(), draw(), draw()
+            if cls == 0:
+                user["signInActivity"] = dict(_NEVER)
+                continue
+            old = floor - (1 + before * 179) * DAY
+            u = signer_of.get(user["id"], -1) if cls == 2 else -1
+            last = newest[u] if u >= 0 else -1
+            ok = newest_ok[u] if u >= 0 else -1
+            if last >= 0:
+                last_at, last_id = last / TICKS, _guid(seed, 1, serial_at[last])
+            else:
+                last_at, last_id = old, _guid(seed, 41, i)
+            if ok >= 0:
+                ok_at, ok_id = ok / TICKS, _guid(seed, 1, serial_at[ok])
+            elif last >= 0:
+                ok_at, ok_id = old, _guid(seed, 42, i)
+            else:
+                ok_at, ok_id = old - ok_gap * 2 * DAY, _guid(seed, 42, i)
+            user["signInActivity"] = {
+                "lastSignInDateTime": _stamp(last_at),
+                "lastSignInRequestId": last_id,
+                "lastNonInteractiveSignInDateTime": _stamp(ok_at - ni_gap * 2 * DAY),
+                "lastNonInteractiveSignInRequestId": _guid(seed, 43, i),
+                "lastSuccessfulSignInDateTime": _stamp(ok_at),
+                "lastSuccessfulSignInRequestId": ok_id,
+            }
+
+    def _serials_at(self, wanted: set[int]) -> dict[int, int]:
+        """Serial of the record at each of ``wanted`` ticks (ticks are unique in a log)."""
+        log = self.sign_ins
+        out: dict[int, int] = {}
+        with log.lock:
+            ticks, serials = log.ticks, log.serials
+            for tick in wanted:
+                pos = bisect.bisect_left(ticks, tick)
+                if pos < len(ticks) and ticks[pos] == tick:
+                    out[tick] = serials[pos]
+        return out
+
+    def _note_sign_ins(self, serials: list[int], ticks: list[int]) -> None:
+        """``sign_ins.add`` hook: a (late) record newer than a user's last sign-in moves it forward."""
+        if len(self.newest) != len(self.signers):
+            return  # logs not generated yet
+        seed = self.seed
+        for s, tick in zip(serials, ticks, strict=True):
+            u = self.signer(s)
+            user = self.tenant.user(self.signers[u][0])
+            activity = user.get("signInActivity") if user is not None else None
+            if not isinstance(activity, dict):
+                continue
+            activity = dict(activity)
+            if tick > self.newest[u]:
+                self.newest[u] = tick
+                activity["lastSignInDateTime"] = _stamp(tick / TICKS)
+                activity["lastSignInRequestId"] = _guid(seed, 1, s)
+            if self.succeeded(s) and tick > self.newest_ok[u]:
+                self.newest_ok[u] = tick
+                activity["lastSuccessfulSignInDateTime"] = _stamp(tick / TICKS)
+                activity["lastSuccessfulSignInRequestId"] = _guid(seed, 1, s)
+            user["signInActivity"] = activity
 
     # -- rendering ---------------------------------------------------------------------------------
 
     def sign_in(self, serial: int, ticks: int) -> dict[str, Any]:
         """A v1.0 signIn (graph.md 1a: every property)."""
         s = serial
-        uid, upn, name = self.people[(s * 7919) % len(self.people)]
+        uid, upn, name = self.signers[(s * 7919) % len(self.signers)]
         app_id, app_name = APPS[s % len(APPS)]
         city, state, country, lat, lon = LOCATIONS[(s // 3) % len(LOCATIONS)]
         os_, browser, compliant, managed, trust = DEVICES[(s // 5) % len(DEVICES)]
@@ -338,45 +495,27 @@ class AuditLogs:
         }
 
 
-def sign_in_activity(rng: random.Random, now: float) -> dict[str, Any] | None:
-    """``signInActivity`` of one user (graph.md 1a): last interactive, non-interactive, successful."""
-    if rng.random() < 0.1:
-        return {
-            "lastSignInDateTime": None,
-            "lastSignInRequestId": None,
-            "lastNonInteractiveSignInDateTime": None,
-            "lastNonInteractiveSignInRequestId": None,
-            "lastSuccessfulSignInDateTime": None,
-            "lastSuccessfulSignInRequestId": None,
-        }
-    last = now - rng.random() * 90 * DAY
-    non_interactive = now - rng.random() * 7 * DAY
-    success = last - rng.random() * 2 * DAY
+_NEVER: dict[str, Any] = {
+    "lastSignInDateTime": None,
+    "lastSignInRequestId": None,
+    "lastNonInteractiveSignInDateTime": None,
+    "lastNonInteractiveSignInRequestId": None,
+    "lastSuccessfulSignInDateTime": None,
+    "lastSuccessfulSignInRequestId": None,
+}
 
-    def stamp(t: float) -> str:
-        return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
 
-    def rid() -> str:
-        return _guid(0, 40, rng.getrandbits(48))
-
-    return {
-        "lastSignInDateTime": stamp(last),
-        "lastSignInRequestId": rid(),
-        "lastNonInteractiveSignInDateTime": stamp(non_interactive),
-        "lastNonInteractiveSignInRequestId": rid(),
-        "lastSuccessfulSignInDateTime": stamp(success),
-        "lastSuccessfulSignInRequestId": rid(),
-    }
+def _stamp(seconds: float) -> str:
+    """Directory date-time (to the second) of an epoch time: what ``signInActivity`` carries."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
 
 
 def build(tenant: Any) -> None:
-    """Activity logs and each user's ``signInActivity``.
+    """Activity logs and each user's ``signInActivity``, drawn from the sign-in log.
 
-    Logs are relative to the real clock (Graph checks retention against it); signInActivity is relative
-    to the tenant's anchor, like the rest of the directory, so users stay deterministic.
+    Logs are relative to the real clock (Graph checks retention against it), and so are the users'
+    ``signInActivity`` dates, which follow the log (``AuditLogs.refresh_sign_in_activity``); every
+    other user property stays relative to the tenant's anchor.
     """
     tenant.audit = AuditLogs(tenant)
     tenant.audit.generate()
-    rng = tenant.rng_for("signInActivity")
-    for user in tenant.users:  # relative to the model's anchor, so users stay deterministic
-        user["signInActivity"] = sign_in_activity(rng, tenant.anchor)

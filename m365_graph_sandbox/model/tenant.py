@@ -88,11 +88,20 @@ class Tenant:
     changes: Changes
 
     def __init__(
-        self, users: int = 300, seed: int = 42, *, premium: bool = True, anchor: float = ANCHOR
+        self,
+        users: int = 300,
+        seed: int = 42,
+        *,
+        premium: bool = True,
+        anchor: float = ANCHOR,
+        now: float | None = None,
     ) -> None:
         from . import AREAS
 
         self.seed = seed
+        #: The activity logs' "now" (epoch seconds; None = the real clock at build): logs and users'
+        #: signInActivity are relative to it, so a fixed value makes them deterministic too.
+        self.now = now
         self.user_count = max(1, int(users))
         self.premium = premium
         self.anchor = anchor
