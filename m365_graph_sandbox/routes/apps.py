@@ -31,6 +31,7 @@ from .odata import (
     context_url,
     graph_type,
     is_advanced,
+    model_keys,
     projector,
     select_fields,
     unknown_property,
@@ -67,7 +68,7 @@ ROLE_MEMBERS_PAGE = 1000
 
 def _typed(server: Server, name: str, items: list[dict]) -> EntityType:
     """``microsoft.graph.<name>`` in the server's cloud, from the model's objects (graph.md 10)."""
-    return graph_type(server, name, tuple(items[0]))
+    return graph_type(server, name, model_keys(items))
 
 
 def _no_custom_page_size(req: Request) -> None:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from ..server import GraphError, Request, Response, RouteTable
 from .directory import directory_objects
-from .odata import EntityType, collection, graph_type
+from .odata import EntityType, collection, graph_type, model_keys
 
 if TYPE_CHECKING:
     from ..server import Server
@@ -48,7 +48,7 @@ def not_found(key: str) -> GraphError:
 
 def device_type(server: Server) -> EntityType:
     """``microsoft.graph.device`` in the server's cloud (metadata, graph.md 10)."""
-    return graph_type(server, "device", tuple(server.tenant.devices[0]))
+    return graph_type(server, "device", model_keys(server.tenant.devices))
 
 
 def list_devices(server: Server, req: Request, m: re.Match[str]) -> Response:
@@ -72,7 +72,7 @@ def _intune(server: Server) -> None:
 
 def _managed_type(server: Server) -> EntityType:
     managed = server.tenant.managed_devices
-    return graph_type(server, "managedDevice", tuple(managed[0]))
+    return graph_type(server, "managedDevice", model_keys(managed))
 
 
 def list_managed(server: Server, req: Request, m: re.Match[str]) -> Response:
@@ -94,7 +94,7 @@ def list_detected(server: Server, req: Request, m: re.Match[str]) -> Response:
     """GET /deviceManagement/detectedApps."""
     _intune(server)
     apps = server.tenant.detected_apps
-    etype = graph_type(server, "detectedApp", tuple(apps[0]))
+    etype = graph_type(server, "detectedApp", model_keys(apps))
     return collection(
         server,
         req,

@@ -6,7 +6,7 @@ import re
 from typing import TYPE_CHECKING
 
 from ..server import Request, Response, RouteTable
-from .odata import EntityType, collection, graph_type, single
+from .odata import EntityType, collection, graph_type, model_keys, single
 
 if TYPE_CHECKING:
     from ..server import RouteOptions, Server
@@ -23,7 +23,7 @@ SKU_READ = (
 
 def sku_type(server: Server) -> EntityType:
     """``microsoft.graph.subscribedSku`` in the server's cloud (metadata, graph.md 10)."""
-    return graph_type(server, "subscribedSku", tuple(server.tenant.skus[0]))
+    return graph_type(server, "subscribedSku", model_keys(server.tenant.skus))
 
 
 def list_skus(server: Server, req: Request, m: re.Match[str]) -> Response:

@@ -85,6 +85,11 @@ class EntityType:
         return prop.lower() in self.by_lower
 
 
+def model_keys(items: Sequence[dict[str, Any]]) -> tuple[str, ...]:
+    """The keys of a collection's model objects (an empty tenant collection has just ``id``)."""
+    return tuple(items[0]) if items else ("id",)
+
+
 def graph_type(
     server: Server,
     name: str,

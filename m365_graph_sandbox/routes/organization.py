@@ -6,7 +6,7 @@ import re
 from typing import TYPE_CHECKING
 
 from ..server import Request, Response, RouteTable
-from .odata import EntityType, collection, graph_type, single
+from .odata import EntityType, collection, graph_type, model_keys, single
 
 if TYPE_CHECKING:
     from ..server import RouteOptions, Server
@@ -32,7 +32,7 @@ def org_type(server: Server) -> EntityType:
 
 def domain_type(server: Server) -> EntityType:
     """``microsoft.graph.domain`` in the server's cloud."""
-    return graph_type(server, "domain", tuple(server.tenant.domains[0]))
+    return graph_type(server, "domain", model_keys(server.tenant.domains))
 
 
 def list_organization(server: Server, req: Request, m: re.Match[str]) -> Response:
