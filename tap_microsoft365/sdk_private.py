@@ -44,7 +44,7 @@ class SafeConfigValidation:
         def append_builtin_config(self, config_jsonschema: dict) -> None: ...
 
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
-        from tap_microsoft365.settings import range_errors, safe_validation_message
+        from tap_microsoft365.settings import format_errors, range_errors, safe_validation_message
 
         schema = copy.deepcopy(self.config_jsonschema)
         self.append_builtin_config(schema)
@@ -52,6 +52,7 @@ class SafeConfigValidation:
             safe_validation_message(e) for e in Draft7Validator(schema).iter_errors(self._config)
         ]
         errors += range_errors(self._config)
+        errors += format_errors(self._config)
         if errors and raise_errors:
             # One line (the SDK's CLI would log each error and a summary on lines of their own).
             raise ConfigError("Invalid configuration: " + "; ".join(errors))

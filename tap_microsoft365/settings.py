@@ -416,3 +416,23 @@ def range_errors(config: t.Mapping[str, t.Any], now: dt.datetime | None = None) 
                     "(e.g. [\"contoso.com\"], or [\"*\"] for every user)"
                 )
     return errors
+
+
+def format_errors(config: t.Mapping[str, t.Any]) -> list[str]:
+    """The ids' and URLs' formats, checked with the rest of the settings (so ``--test`` says them too)."""
+    errors: list[str] = []
+    tenant_id = config.get("tenant_id")
+    client_id = config.get("client_id")
+    if isinstance(tenant_id, str) and isinstance(client_id, str) and tenant_id.strip() and client_id.strip():
+        try:
+            check_ids(tenant_id.strip(), client_id.strip())
+        except ConfigError as exc:
+            errors.append(str(exc))
+    for name in ("authority_url", "graph_url"):
+        value = config.get(name)
+        if isinstance(value, str) and value:
+            try:
+                check_url(name, value)
+            except ConfigError as exc:
+                errors.append(str(exc))
+    return errors

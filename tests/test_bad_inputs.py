@@ -269,3 +269,27 @@ def test_dry_run_prints_no_error_for_streams_that_worked(sb, tmp_path):
     result = run_cli(sb.tap_config(audit_requests_per_10s=0), "--test", tmp_path=tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
     assert error_lines(result.stderr) == []
+
+
+@pytest.mark.parametrize("mode", ["--test", "--test=schema", "--discover"])
+def test_a_bad_config_is_the_same_line_under_test_modes(tmp_path, mode):
+    config = {**GOOD, "tenant_id": "not a tenant", "max_retries": -1}
+    path = write(tmp_path / "config.json", config)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TAP_MICROSOFT365_")}
+    result = subprocess.run(
+        [sys.executable, "-m", "tap_microsoft365", "--config", path, mode],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env=env,
+    )
+    if mode == "--discover":  # discovery needs no valid credentials (singer-sdk: no validation)
+        assert result.returncode == 0
+        assert '"streams"' in result.stdout
+        return
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    [line] = [line for line in result.stderr.splitlines() if "| ERROR" in line]
+    assert "Setting tenant_id is neither a GUID nor a domain" in line
+    assert "setting max_retries is -1" in line
