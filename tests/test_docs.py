@@ -85,3 +85,13 @@ def test_meltano_yml_capabilities_are_the_taps():
     tap = next(p for p in meltano["plugins"]["extractors"] if p["name"] == "tap-microsoft365")
     about = {str(c) for c in TapMicrosoft365.capabilities}
     assert set(tap["capabilities"]) == about
+
+
+def test_meltano_yml_declares_the_sdk_built_in_settings():
+    import yaml
+
+    meltano = yaml.safe_load((Path(__file__).parent.parent / "meltano.yml").read_text())
+    tap = next(p for p in meltano["plugins"]["extractors"] if p["name"] == "tap-microsoft365")
+    names = {s["name"] for s in tap["settings"]}
+    assert {"stream_maps", "stream_map_config", "flattening_enabled", "flattening_max_depth"} <= names
+    assert "batch_config.encoding.format" in names
