@@ -184,10 +184,6 @@ class GraphStream(Stream):
         """Headers of every page (``ConsistencyLevel`` for advanced queries, resent per page)."""
         return {}
 
-    def listing_headers(self) -> dict[str, str]:
-        """Headers of a plain listing of ``path`` (a child's parent listing)."""
-        return self.request_headers()
-
     def first_params(self, context: Context | None) -> dict[str, t.Any]:
         """``$select`` and ``$top`` and the stream's options; nextLinks carry them afterwards."""
         params: dict[str, t.Any] = {}
@@ -382,7 +378,7 @@ class GraphStream(Stream):
             context = (self.partitions or [{}])[0]
             records = self.readable_records(context)
             first = next(records, None)
-            self._started = records if first is None else _prepend(first, records)
+            self._started = records if first is None else prepend(first, records)
         return self._started
 
     #: False where a common target cannot process ACTIVATE_VERSION for this table (see below).
@@ -404,7 +400,8 @@ class GraphStream(Stream):
         return self.readable_records(context)
 
 
-def _prepend(first: dict, rest: Iterator[dict]) -> Iterator[dict]:
+def prepend(first: dict, rest: Iterator[dict]) -> Iterator[dict]:
+    """``first``, then the rest of an iterator already started."""
     yield first
     yield from rest
 
@@ -457,7 +454,7 @@ class RememberingStream(GraphStream):
         if self.page_size:
             params["$top"] = self.page_size
         params.update(self.query_params(context))
-        for page in self.collection(self.path, params, child, self.listing_headers()):
+        for page in self.collection(self.path, params, child, self.request_headers()):
             for row in page["value"]:
                 if isinstance(row, dict) and "id" in row:
                     yield self.remember(row)

@@ -40,7 +40,7 @@ from tap_microsoft365.graph.errors import (
     UnknownPropertyError,
 )
 from tap_microsoft365.schema import DateTime, String
-from tap_microsoft365.streams.base import MAX_DROPPED, RememberingStream
+from tap_microsoft365.streams.base import MAX_DROPPED, RememberingStream, prepend
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
@@ -127,7 +127,7 @@ class DeltaStream(RememberingStream):
                 )
                 self._round = Round(True, "the saved delta link expired")
             else:
-                self._round = Round(False, "from the saved delta link", _chain(first, pages))
+                self._round = Round(False, "from the saved delta link", prepend(first, pages))
         return self._round
 
     @property
@@ -262,8 +262,3 @@ class DeltaStream(RememberingStream):
         if row.get(DELETED_AT) is None:
             return super().post_process(row, context)
         return row
-
-
-def _chain(first: dict, rest: Iterator[dict]) -> Iterator[dict]:
-    yield first
-    yield from rest
