@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
-from .app import Sandbox
+from .app import Sandbox, SandboxTenant
 from .model import Tenant
 from .model.changes import ChangeLog
 from .server import DEFAULT_PERMISSIONS, FaultPlan, RequestLog
 
-__all__ = ["DEFAULT_PERMISSIONS", "ChangeLog", "FaultPlan", "RequestLog", "Sandbox", "Tenant"]
+__all__ = [
+    "DEFAULT_PERMISSIONS",
+    "ChangeLog",
+    "FaultPlan",
+    "RequestLog",
+    "Sandbox",
+    "SandboxTenant",
+    "Tenant",
+]

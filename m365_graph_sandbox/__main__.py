@@ -59,6 +59,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="write the tap config JSON (tap_config() + ca_bundle) here, and REQUESTS_CA_BUNDLE=<path> "
         "to PATH.env (default: none)",
     )  # fmt: skip
+    add(
+        "--tenants", type=int, default=1, metavar="N",
+        help="tenants behind the one listener: the primary plus N-1 more (seeds seed+1.., --users "
+        "users each, the same options; the primary's app is multi-tenant with consent in all) "
+        "(default 1)",
+    )  # fmt: skip
     add("--token-lifetime", type=int, default=3599, metavar="SECONDS", help="access token lifetime")
     add(
         "--latency-ms", type=float, default=0.0, metavar="MS",
@@ -194,16 +200,41 @@ def main(argv: list[str] | None = None) -> int:
         delta_replays=args.delta_replays,
         delta_token_lifetime=args.delta_token_lifetime,
     )
+    if args.tenants < 1:
+        parser.error("--tenants: at least 1")
+    for index in range(1, args.tenants):
+        sandbox.add_tenant(
+            users=args.users,
+            seed=args.seed + index,
+            premium=args.premium,
+            intune=args.intune,
+            token_lifetime=args.token_lifetime,
+            empty_pages=args.empty_pages,
+            secret_expired=args.secret_expired,
+            consent_missing=args.consent_missing,
+            sign_ins_per_day=args.sign_ins_per_day,
+            audits_per_day=args.audits_per_day,
+            audit_throttle=args.audit_throttle,
+            delta_replays=args.delta_replays,
+            delta_token_lifetime=args.delta_token_lifetime,
+        )
     # tenant simulation: before start, so the first token already lacks the denied permissions
-    sandbox.granted_permissions = sandbox.granted_permissions - denied
-    if args.reveal_report_names:
-        sandbox.tenant.report_options.concealed_names = False
+    for tenant in sandbox.tenants:
+        tenant.granted_permissions = tenant.granted_permissions - denied
+        if args.reveal_report_names:
+            tenant.tenant.report_options.concealed_names = False
     sandbox.start()
-    sandbox.server.latency = args.latency_ms / 1000.0
+    for tenant in sandbox.tenants:
+        tenant.server.latency = args.latency_ms / 1000.0
     config_path = env_path = None
     if args.write_config:
         config_path = os.path.abspath(args.write_config)
-        env_path = write_config(config_path, sandbox.tap_config(), sandbox.ca_bundle)
+        config = sandbox.tap_config()
+        if len(sandbox.tenants) > 1:
+            config["tenants"] = [
+                {"tenant_id": t.tenant_id, "label": t.company} for t in sandbox.tenants
+            ]
+        env_path = write_config(config_path, config, sandbox.ca_bundle)
     stop = threading.Event()
 
     def on_signal(signum: int, frame: object) -> None:
@@ -215,6 +246,7 @@ def main(argv: list[str] | None = None) -> int:
         "base_url": sandbox.base_url,
         "ca_bundle": sandbox.ca_bundle,
         "tenant_id": sandbox.tenant_id,
+        "tenant_ids": [t.tenant_id for t in sandbox.tenants],
         "cloud": sandbox.cloud,
         "graph_resource": sandbox.graph_resource,
         "config_path": config_path,

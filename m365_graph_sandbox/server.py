@@ -67,6 +67,8 @@ class RequestLog:
 
     ``host`` is the ``Host`` header the client sent (inner ``$batch`` requests: the outer one's), so tests
     can assert which host name a request named; ``status`` is 0 when a ``reset`` fault sent no answer.
+    ``tenant_id`` is the tenant the request was routed to (see :class:`Dispatcher`), or ``""`` when no
+    tenant could be told (unknown tenant in the path, unknown bearer token, …: the primary answered).
     """
 
     method: str
@@ -75,6 +77,7 @@ class RequestLog:
     headers: dict[str, str]
     status: int
     host: str = ""
+    tenant_id: str = ""
 
 
 class GraphError(Exception):
@@ -572,6 +575,14 @@ class Server:
         self.delta_token_lifetime = 7 * 86400.0
         #: revoke every token after each ``revoke_every``-th authenticated Graph request (0: off)
         self.revoke_every = 0
+        #: several tenants (app.py ``add_tenant``): the server of the tenant whose multi-tenant app is
+        #: also accepted here (None: this server's own app is the multi-tenant one, the primary)
+        self.shared_app: Server | None = None
+        #: whether the multi-tenant app has admin consent (a service principal) in this tenant; False:
+        #: its client id is unknown here (AADSTS700016), as for an app not provisioned in a tenant
+        self.app_consented = True
+        #: every tenant's outer requests in answer order (the Dispatcher's list), or None
+        self.merged_log: list[RequestLog] | None = None
         self._authenticated = 0
         self._count_lock = threading.Lock()
         for module in routes.MODULES:
@@ -589,8 +600,14 @@ class Server:
         inner: bool = False,
         token: TokenInfo | None = None,
         host: str | None = None,
+        routed: bool = True,
+        refuse: GraphError | None = None,
     ) -> Response:
-        """Route one request (outer HTTP or ``$batch`` inner) and log it."""
+        """Route one request (outer HTTP or ``$batch`` inner) and log it.
+
+        ``routed`` False: the dispatcher could not tell the tenant and fell back to this server (the log
+        entry's ``tenant_id`` is then empty); ``refuse``: answer this error instead of routing.
+        """
         if self.latency and not inner:
             time.sleep(self.latency)
         parts = urlsplit(target)
@@ -603,8 +620,10 @@ class Server:
         )
         route, match = self.routes.match(method, path)
         kind = route.kind if route is not None else ("entra" if "/oauth2/" in path else "graph")
-        fault = self.faults.take(method, path, inner=inner)
+        fault = None if refuse is not None else self.faults.take(method, path, inner=inner)
         try:
+            if refuse is not None:
+                raise refuse
             if fault is not None and fault.answers:
                 response = self._fault_response(req, fault, kind)
             elif route is None:
@@ -634,8 +653,21 @@ class Server:
         response.headers["client-request-id"] = client_request_id
         status = 0 if response.transport == "reset" else response.status
         host = host if host is not None else (headers.get("Host") or "")
-        entry = RequestLog(method, path, query, dict(headers.raw), status, host)
-        (self.batch_requests if inner else self.requests).append(entry)
+        entry = RequestLog(
+            method,
+            path,
+            query,
+            dict(headers.raw),
+            status,
+            host,
+            self.tenant.tenant_id if routed else "",
+        )
+        if inner:
+            self.batch_requests.append(entry)
+        else:
+            self.requests.append(entry)
+            if self.merged_log is not None:
+                self.merged_log.append(entry)
         return response
 
     def _apply_fault(self, target: str, response: Response, fault: Fault) -> Response:
@@ -836,6 +868,105 @@ class Server:
         )
 
 
+class Dispatcher:
+    """The front of the listener when it serves several tenants: picks the tenant's :class:`Server`.
+
+    One HTTPS listener, one ``base_url`` for every tenant, as Entra's authority and Graph serve every
+    tenant from the same hosts (graph.md 7b): the authority names the tenant in the path, Graph knows
+    it from the access token (its ``tid``: graph.md 7a, tokens are tenant-bound). So:
+
+    - ``/v1.0/...``: the tenant whose token registry issued the bearer token (``$batch`` inner requests
+      stay in that tenant: the batch handler calls its own server); an unknown or missing token goes to
+      the primary, which answers today's 401;
+    - ``/download/<token>``: the tenant that issued that report download URL (else the primary: 401);
+    - ``/_sandbox/...`` controls: the tenant named by an optional ``tenant=<id or verified domain>``
+      query (default the primary; an unknown one is 400 ``BadRequest``);
+    - anything else (``/{tenant}/oauth2/v2.0/token``, OIDC discovery, keys, device code): the first
+      path segment, a tenant GUID or verified domain (``routes.auth.resolve_tenant``); an unknown one goes
+      to the primary, which answers AADSTS90002 as today.
+    """
+
+    def __init__(self, primary: Server) -> None:
+        self.servers: list[Server] = [primary]
+        #: every tenant's outer requests, in the order they were answered
+        self.merged_log: list[RequestLog] = []
+        primary.merged_log = self.merged_log
+
+    @property
+    def primary(self) -> Server:
+        """The first tenant's server (``Sandbox.server``)."""
+        return self.servers[0]
+
+    @property
+    def stopping(self) -> threading.Event:
+        """Shared by every tenant's server (wakes slow-drip answers on stop)."""
+        return self.primary.stopping
+
+    def add(self, server: Server) -> None:
+        """Serve another tenant behind the same listener."""
+        server.merged_log = self.merged_log
+        server.stopping = self.primary.stopping
+        server.base_url = self.primary.base_url
+        self.servers.append(server)
+
+    def find(self, name: str) -> Server | None:
+        """The server of the tenant a GUID or verified domain names."""
+        from .routes.auth import resolve_tenant
+
+        for server in list(self.servers):
+            if resolve_tenant(server, name) is not None:
+                return server
+        return None
+
+    def route(
+        self, path: str, query: str, headers: Headers
+    ) -> tuple[Server, bool, GraphError | None]:
+        """``(server, routed, refusal)`` for a request (see the class docstring)."""
+        primary = self.primary
+        servers = list(self.servers)
+        if path == "/v1.0" or path.startswith("/v1.0/"):
+            scheme, _, token = (headers.get("Authorization") or "").partition(" ")
+            token = token.strip()
+            if token and scheme.lower() == "bearer":
+                for server in servers:
+                    if server.tokens.get(token) is not None:
+                        return server, True, None
+            return primary, False, None
+        if path.startswith("/download/"):
+            from .routes.reports import issued_download
+
+            key = path[len("/download/") :]
+            for server in servers:
+                if issued_download(server, key):
+                    return server, True, None
+            return primary, False, None
+        if path.startswith("/_sandbox/"):
+            name = dict(parse_qsl(query, keep_blank_values=True)).get("tenant")
+            if not name:
+                return primary, True, None
+            found = self.find(name)
+            if found is None:
+                return (
+                    primary,
+                    False,
+                    GraphError(
+                        400, "BadRequest", f"No tenant '{name}' in this sandbox (sandbox wording)."
+                    ),
+                )
+            return found, True, None
+        segment = path.lstrip("/").split("/", 1)[0]
+        found = self.find(segment) if segment else None
+        if found is None:
+            return primary, False, None
+        return found, True, None
+
+    def handle(self, method: str, target: str, headers: Headers, body: bytes) -> Response:
+        """Route one outer request to its tenant's server."""
+        parts = urlsplit(target)
+        server, routed, refuse = self.route(parts.path, parts.query, headers)
+        return server.handle(method, target, headers, body, routed=routed, refuse=refuse)
+
+
 def _with_next_link(response: Response, url: str) -> Response:
     """The page with ``@odata.nextLink`` set to ``url``; an answer that is not a page is unchanged."""
     if not response.content_type.startswith("application/json"):
@@ -873,7 +1004,7 @@ class _Handler(BaseHTTPRequestHandler):
         """Quiet: the request log is ``Sandbox.requests``."""
 
     def _serve(self) -> None:
-        state: Server = self.server.state  # type: ignore[attr-defined]
+        state: Server | Dispatcher = self.server.state  # type: ignore[attr-defined]
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         headers = Headers(self.headers.items())
@@ -898,7 +1029,7 @@ class _Handler(BaseHTTPRequestHandler):
             conn.close()
         raise _Abort
 
-    def _write(self, response: Response, state: Server) -> None:
+    def _write(self, response: Response, state: Server | Dispatcher) -> None:
         body = response.body
         try:
             reason = HTTPStatus(response.status).phrase
@@ -942,7 +1073,9 @@ class HttpsServer(ThreadingHTTPServer):
     #: typeshed types it with ``Self``, which mypy does not bind when called on ``self`` here
     RequestHandlerClass: Callable[[Any, Any, HttpsServer], BaseHTTPRequestHandler]
 
-    def __init__(self, address: tuple[str, int], state: Server, context: ssl.SSLContext) -> None:
+    def __init__(
+        self, address: tuple[str, int], state: Server | Dispatcher, context: ssl.SSLContext
+    ) -> None:
         self.state = state
         self.context = context
         self._connections: set[socket.socket] = set()

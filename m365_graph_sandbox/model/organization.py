@@ -7,6 +7,7 @@ default (``isDefault``). ``assignedPlans``/``provisionedPlans`` are filled by th
 
 from __future__ import annotations
 
+import random
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -30,6 +31,16 @@ HQ = {
     "GB": ("United Kingdom", "London", None, "EC1A 1BB", "1 Poultry", "+44 20 7946 0000"),
     "DE": ("Germany", "Berlin", None, "10117", "Unter den Linden 17", "+49 30 901820"),
 }
+
+
+def company_slug(name: str) -> str:
+    """The domain label of a company name: its letters and digits, lower case (``Contoso`` → ``contoso``)."""
+    return "".join(c for c in name.lower() if c.isascii() and c.isalnum()) or "tenant"
+
+
+def default_company(seed: int) -> str:
+    """The company name a tenant built from ``seed`` draws (the first draw of its organization RNG)."""
+    return random.Random(f"{seed}:organization").choice(COMPANIES)[0]
 
 
 def _domain(name: str, *, default: bool, initial: bool, verified: bool, federated: bool) -> dict:
@@ -56,6 +67,8 @@ def build(tenant: Tenant) -> None:
     """Create ``tenant.organization`` and ``tenant.domains``; set the domain names users draw from."""
     rng = tenant.rng_for("organization")
     name, slug = rng.choice(COMPANIES)
+    if tenant.company_name:  # drawn anyway, so the rest of the area's draws stay the same
+        name, slug = tenant.company_name, company_slug(tenant.company_name)
     country = "US"
     tenant.company = name
     tenant.default_domain = f"{slug}.com"

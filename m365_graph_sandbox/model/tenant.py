@@ -95,10 +95,14 @@ class Tenant:
         premium: bool = True,
         anchor: float = ANCHOR,
         now: float | None = None,
+        company: str | None = None,
     ) -> None:
         from . import AREAS
 
         self.seed = seed
+        #: The company name to use instead of the seed's draw (several tenants on one sandbox need
+        #: distinct names and domains; model/organization.py derives the domains from it)
+        self.company_name = company
         #: The activity logs' "now" (epoch seconds; None = the real clock at build): logs and users'
         #: signInActivity are relative to it, so a fixed value makes them deterministic too.
         self.now = now

@@ -51,6 +51,36 @@ def resolve_tenant(server: Server, name: str) -> str | None:
     return None
 
 
+def registered_app(server: Server, client_id: str) -> Server | None:
+    """The server holding the registration of ``client_id`` when that app may sign in to this tenant.
+
+    Several tenants (app.py ``add_tenant``): a tenant accepts its own single-tenant app and the primary's
+    multi-tenant app where that one has admin consent (``server.app_consented``), i.e. a service
+    principal in the tenant. An app without a service principal in the tenant is "not found in the
+    directory" (AADSTS700016, graph.md 7d: "wrong client id or wrong tenant, not consented").
+    """
+    wanted = client_id.lower()
+    home = server.shared_app
+    if wanted == server.client_id.lower():
+        # the primary's own app is the multi-tenant one: its consent flag applies to it
+        return server if home is not None or server.app_consented else None
+    if home is not None and server.app_consented and wanted == home.client_id.lower():
+        return home
+    return None
+
+
+def _not_in_directory(server: Server, client_id: str) -> EntraError:
+    return EntraError(
+        400,
+        "unauthorized_client",
+        700016,
+        f"Application with identifier '{client_id}' was not found in the directory '{server.tenant.company}'. "
+        "This can happen if the application has not been installed by the administrator of the tenant or "
+        "consented to by any user in the tenant. You may have sent your authentication request to the "
+        "wrong tenant.",
+    )
+
+
 def _unknown_tenant(name: str) -> EntraError:
     return EntraError(
         400,
@@ -223,16 +253,9 @@ def token(server: Server, req: Request, m: re.Match[str]) -> Response:
             900144,
             "The request body must contain the following parameter: 'client_id'.",
         )
-    if client_id.lower() != server.client_id.lower():
-        raise EntraError(
-            400,
-            "unauthorized_client",
-            700016,
-            f"Application with identifier '{client_id}' was not found in the directory '{server.tenant.company}'. "
-            "This can happen if the application has not been installed by the administrator of the tenant or "
-            "consented to by any user in the tenant. You may have sent your authentication request to the "
-            "wrong tenant.",
-        )
+    app = registered_app(server, client_id)
+    if app is None:
+        raise _not_in_directory(server, client_id)
     scopes = form.get("scope", "").split()
     if not scopes:
         raise EntraError(
@@ -273,26 +296,26 @@ def token(server: Server, req: Request, m: re.Match[str]) -> Response:
                 "The request body must contain the following parameter: 'client_assertion_type'.",
             )
         try:
-            _check_assertion(server, form["client_assertion"], server.client_id, token_endpoint)
+            _check_assertion(app, form["client_assertion"], app.client_id, token_endpoint)
         except EntraError as exc:
             if exc.code != 700021 or token_endpoint == as_given:
                 raise
-            _check_assertion(server, form["client_assertion"], server.client_id, as_given)
+            _check_assertion(app, form["client_assertion"], app.client_id, as_given)
     elif "client_secret" in form:
-        if form["client_secret"] != server.client_secret:
+        if form["client_secret"] != app.client_secret:
             raise EntraError(
                 401,
                 "invalid_client",
                 7000215,
                 "Invalid client secret provided. Ensure the secret being sent in the request is the client "
-                f"secret value, not the client secret ID, for a secret added to app '{server.client_id}'.",
+                f"secret value, not the client secret ID, for a secret added to app '{app.client_id}'.",
             )
         if server.secret_expired:
             raise EntraError(
                 401,
                 "invalid_client",
                 7000222,
-                f"The provided client secret keys for app '{server.client_id}' are expired. Visit the Azure "
+                f"The provided client secret keys for app '{app.client_id}' are expired. Visit the Azure "
                 "portal to create new keys for your app: https://aka.ms/NewClientSecret, or consider using "
                 "certificate credentials for added security: https://aka.ms/certCreds.",
             )
@@ -308,13 +331,13 @@ def token(server: Server, req: Request, m: re.Match[str]) -> Response:
             400,
             "invalid_grant",
             65001,
-            f"The user or administrator has not consented to use the application with ID '{server.client_id}' "
-            f"named '{server.tenant.app_display_name}'. Send an interactive authorization request for this "
+            f"The user or administrator has not consented to use the application with ID '{app.client_id}' "
+            f"named '{app.tenant.app_display_name}'. Send an interactive authorization request for this "
             "user and resource.",
         )
     info = server.tokens.issue(
         tid,
-        server.client_id,
+        app.client_id,
         server.granted_permissions,
         server.token_lifetime,
         audience,

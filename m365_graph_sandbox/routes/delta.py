@@ -130,22 +130,27 @@ class Cursor:
     empty: bool = False
 
 
-def _pack(prefix: str, cursor: Cursor) -> str:
+def _pack(prefix: str, cursor: Cursor, tenant_id: str = "") -> str:
+    """An opaque token for ``cursor``; its checksum covers ``tenant_id``, so it is bound to the tenant.
+
+    Several tenants share one sandbox host: a delta or skip token of one tenant is not valid in another
+    (Graph's state tokens belong to the tenant's sync state, graph.md 2).
+    """
     q = cursor.query
     fields = [
         cursor.kind, q.select, q.filter, q.expand, cursor.since, cursor.until, cursor.serial,
         cursor.index, cursor.member_offset, int(cursor.empty),
     ]  # fmt: skip
     payload = _encode([prefix, *fields])
-    check = zlib.crc32(payload).to_bytes(4, "big")
+    check = zlib.crc32(tenant_id.encode() + payload).to_bytes(4, "big")
     return base64.urlsafe_b64encode(check + payload).decode().rstrip("=")
 
 
-def _unpack(prefix: str, token: str, kind: str) -> Cursor:
+def _unpack(prefix: str, token: str, kind: str, tenant_id: str = "") -> Cursor:
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
         check, payload = raw[:4], raw[4:]
-        if zlib.crc32(payload).to_bytes(4, "big") != check:
+        if zlib.crc32(tenant_id.encode() + payload).to_bytes(4, "big") != check:
             raise ValueError("checksum")
         got = msgspec.json.decode(payload)
         if not isinstance(got, list) or len(got) != 11 or got[0] != prefix or got[1] != kind:
@@ -412,6 +417,7 @@ def delta(server: Server, req: Request, m: re.Match[str]) -> Response:
     etype = entity(server, kind)
     tokens = clock(server)
     changes = server.tenant.changes
+    tid = server.tenant.tenant_id
     skiptoken = options.get("$skiptoken") or None
     deltatoken = options.get("$deltatoken") or None
     query_given = any(k in options for k in ("$select", "$filter", "$expand"))
@@ -424,9 +430,9 @@ def delta(server: Server, req: Request, m: re.Match[str]) -> Response:
                 "the original query (sandbox wording).",
             )
         if skiptoken is not None:
-            cursor = _unpack("skip", skiptoken, kind)
+            cursor = _unpack("skip", skiptoken, kind, tid)
         else:
-            held = _unpack("delta", deltatoken or "", kind)
+            held = _unpack("delta", deltatoken or "", kind, tid)
             cursor = Cursor(kind, held.query, held.until, changes.version, held.serial)
         tokens.check(server, req, cursor)
     else:
@@ -437,7 +443,7 @@ def delta(server: Server, req: Request, m: re.Match[str]) -> Response:
     body: dict[str, Any] = {"@odata.context": context_url(server, kind, fields)}
     if deltatoken is not None and deltatoken.lower() == "latest":
         latest = Cursor(kind, cursor.query, None, changes.version, tokens.issue())
-        body["@odata.deltaLink"] = _link(server, req, "$deltatoken", _pack("delta", latest))
+        body["@odata.deltaLink"] = _link(server, req, "$deltatoken", _pack("delta", latest, tid))
         body["value"] = []
         return json_response(body)
     headers: dict[str, str] = {}
@@ -448,7 +454,7 @@ def delta(server: Server, req: Request, m: re.Match[str]) -> Response:
         headers["Preference-Applied"] = f"odata.maxpagesize={page_size}"
     if cursor.empty:
         follow = dataclasses.replace(cursor, empty=False, serial=tokens.issue())
-        body["@odata.nextLink"] = _link(server, req, "$skiptoken", _pack("skip", follow))
+        body["@odata.nextLink"] = _link(server, req, "$skiptoken", _pack("skip", follow, tid))
         body["value"] = []
         return json_response(body, headers=headers)
     rnd = _round(server, cursor)
@@ -458,10 +464,10 @@ def delta(server: Server, req: Request, m: re.Match[str]) -> Response:
             kind, cursor.query, cursor.since, cursor.until, tokens.issue(), index, moff,
             bool(server.empty_pages),
         )  # fmt: skip
-        body["@odata.nextLink"] = _link(server, req, "$skiptoken", _pack("skip", follow))
+        body["@odata.nextLink"] = _link(server, req, "$skiptoken", _pack("skip", follow, tid))
     else:
         done = Cursor(kind, cursor.query, None, cursor.until, tokens.issue())
-        body["@odata.deltaLink"] = _link(server, req, "$deltatoken", _pack("delta", done))
+        body["@odata.deltaLink"] = _link(server, req, "$deltatoken", _pack("delta", done, tid))
     body["value"] = value
     return json_response(body, headers=headers)
 

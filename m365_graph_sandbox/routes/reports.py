@@ -153,6 +153,15 @@ def get_report(server: Server, req: Request, m: re.Match[str]) -> Response:
     return Response(302, b"", {"Location": location}, "text/plain")
 
 
+def issued_download(server: Server, token: str) -> bool:
+    """Whether this tenant's server issued the download URL ``/download/<token>`` (for routing)."""
+    state = server.cache.get("reports")
+    if state is None:
+        return False
+    with _lock:
+        return token in state["downloads"]
+
+
 def download(server: Server, req: Request, m: re.Match[str]) -> Response:
     """GET /download/{token}: the pre-authenticated CSV (400 with an Authorization header)."""
     if req.headers.get("Authorization"):
