@@ -65,6 +65,16 @@ def build_parser() -> argparse.ArgumentParser:
         "users each, the same options; the primary's app is multi-tenant with consent in all) "
         "(default 1)",
     )  # fmt: skip
+    add(
+        "--auto-approve-device-codes", action="store_true",
+        help="delegated sign-in: approve every device code at its first poll as the tenant's first "
+        "Global Administrator, in every tenant (default: off; POST /_sandbox/approve-device-codes "
+        "turns it on later)",
+    )  # fmt: skip
+    add(
+        "--device-code-interval", type=int, default=5, metavar="SECONDS",
+        help="the polling interval device-code answers give (default 5, as Entra)",
+    )  # fmt: skip
     add("--token-lifetime", type=int, default=3599, metavar="SECONDS", help="access token lifetime")
     add(
         "--latency-ms", type=float, default=0.0, metavar="MS",
@@ -199,6 +209,7 @@ def main(argv: list[str] | None = None) -> int:
         cloud=args.cloud,
         delta_replays=args.delta_replays,
         delta_token_lifetime=args.delta_token_lifetime,
+        device_code_interval=args.device_code_interval,
     )
     if args.tenants < 1:
         parser.error("--tenants: at least 1")
@@ -223,6 +234,8 @@ def main(argv: list[str] | None = None) -> int:
         tenant.granted_permissions = tenant.granted_permissions - denied
         if args.reveal_report_names:
             tenant.tenant.report_options.concealed_names = False
+        if args.auto_approve_device_codes:
+            tenant.auto_approve = True
     sandbox.start()
     for tenant in sandbox.tenants:
         tenant.server.latency = args.latency_ms / 1000.0

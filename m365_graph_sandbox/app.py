@@ -8,11 +8,13 @@ import shutil
 import string
 import tempfile
 import threading
+from collections.abc import Iterable
 from typing import Any
 
 from . import metadata, tls
 from .model import Tenant
 from .model.changes import ChangeLog, Changes
+from .routes import delegated as _signin
 from .routes import delta as _delta
 from .server import Dispatcher, FaultPlan, HttpsServer, RequestLog, Server, make_context
 
@@ -173,6 +175,83 @@ class _TenantApi:
         )
         return info.token
 
+    # -- delegated sign-in (routes/delegated.py; graph.md 8) -------------------------------------
+
+    @property
+    def public_client_id(self) -> str:
+        """The public client known in every tenant: "Microsoft Graph Command Line Tools"."""
+        return _signin.PUBLIC_CLIENT_ID
+
+    def approve_device_code(
+        self,
+        user_code: str | None = None,
+        *,
+        user: str | None = None,
+        deny: bool = False,
+        roles: Iterable[str] | None = None,
+    ) -> str:
+        """Finish a pending device code as its user would at ``https://microsoft.com/devicelogin``.
+
+        ``user_code`` None: the latest pending one (``LookupError`` when none). ``user``: a UPN of this
+        tenant (``KeyError`` if unknown), default the tenant's first Global Administrator (the first
+        member user is made one when the tenant has none). ``roles``: directory role display names to use
+        instead of the user's own (e.g. ``[]``: a user without any role). ``deny``: the user declines.
+        Returns the user code.
+        """
+        return _signin.approve(self.server, user_code, user=user, deny=deny, roles=roles)
+
+    @property
+    def auto_approve(self) -> bool | str | None:
+        """None: device codes wait for ``approve_device_code``; True / a UPN: approved at the first poll."""
+        return self.server.auto_approve
+
+    @auto_approve.setter
+    def auto_approve(self, value: bool | str | None) -> None:
+        if isinstance(value, str):
+            _signin.find_user(self.server, value)
+        self.server.auto_approve = value or None
+
+    @property
+    def device_code_interval(self) -> int:
+        """The ``interval`` (seconds) device-code answers tell clients to wait between polls (mutable)."""
+        return self.server.device_code_interval
+
+    @device_code_interval.setter
+    def device_code_interval(self, value: int) -> None:
+        self.server.device_code_interval = int(value)
+
+    @property
+    def single_use_refresh_tokens(self) -> bool:
+        """True: a refresh token already redeemed answers invalid_grant AADSTS70000 (Entra's do not)."""
+        return self.server.single_use_refresh_tokens
+
+    @single_use_refresh_tokens.setter
+    def single_use_refresh_tokens(self, value: bool) -> None:
+        self.server.single_use_refresh_tokens = bool(value)
+
+    def revoke_refresh_tokens(self, code: int = 50173) -> int:
+        """Every refresh token issued so far answers 400 invalid_grant with AADSTS ``code``.
+
+        ``code``: 700082 (expired by inactivity), 50173 (revoked: fresh sign-in needed), 65001 (consent
+        missing), 50076 (MFA required; with ``suberror`` and ``claims``), 50079 (MFA enrolment
+        required; same), 70043 (sign-in frequency); anything else ``ValueError``. Returns how many.
+        """
+        return _signin.revoke_refresh_tokens(self.server, code)
+
+    def expire_device_codes(self) -> None:
+        """Every device code issued so far is expired: polls answer 400 expired_token AADSTS70019."""
+        _signin.expire_device_codes(self.server)
+
+    @property
+    def refresh_tokens(self) -> list[str]:
+        """Every refresh token issued in this tenant so far, oldest first."""
+        return list(_signin.state(self.server).refresh_tokens)
+
+    @property
+    def refresh_tokens_issued(self) -> list[str]:
+        """Alias of ``refresh_tokens``."""
+        return self.refresh_tokens
+
     # -- mutations and delta (model/changes.py, routes/delta.py; graph.md 2) ------------------------
 
     @property
@@ -267,6 +346,7 @@ class Sandbox(_TenantApi):
         cloud: str = "global",
         delta_replays: bool = False,
         delta_token_lifetime: float = 7 * 86400.0,
+        device_code_interval: int = 5,
     ) -> None:
         metadata.check_cloud(cloud)
         self.tenant = Tenant(users=users, seed=seed, premium=premium)
@@ -284,6 +364,7 @@ class Sandbox(_TenantApi):
             "cloud": cloud,
             "delta_replays": delta_replays,
             "delta_token_lifetime": delta_token_lifetime,
+            "device_code_interval": device_code_interval,
         }
         self._workdir = workdir
         self._host, self._port = host, port
@@ -307,6 +388,7 @@ class Sandbox(_TenantApi):
             delta_replays=delta_replays,
             delta_token_lifetime=delta_token_lifetime,
         )
+        self.server.device_code_interval = int(device_code_interval)
         self._dispatcher = Dispatcher(self.server)
         #: every tenant behind this sandbox's listener; ``tenants[0]`` is the primary (this object's own)
         self.tenants: list[SandboxTenant] = [SandboxTenant(self, self.server)]
@@ -331,6 +413,7 @@ class Sandbox(_TenantApi):
         audit_throttle: tuple[int, float] | None = (5, 10.0),
         delta_replays: bool = False,
         delta_token_lifetime: float = 7 * 86400.0,
+        device_code_interval: int | None = None,
     ) -> SandboxTenant:
         """Serve another tenant behind the same listener (before or after ``start()``).
 
@@ -339,7 +422,7 @@ class Sandbox(_TenantApi):
         company name no tenant of this sandbox has), its own single-tenant app registration, grants,
         tokens, faults and log. ``consented``: whether the primary's multi-tenant app (``sb.client_id``,
         its secret and certificate) has admin consent here. The cloud is the sandbox's. Options as
-        :class:`Sandbox`'s (``token_lifetime`` default: the primary's). ``ValueError`` when the seed gives
+        :class:`Sandbox`'s (``token_lifetime``, ``device_code_interval`` default: the primary's). ``ValueError`` when the seed gives
         a tenant id, or ``company`` a default domain, that another tenant already has.
         """
         from .model.organization import COMPANIES, company_slug, default_company
@@ -384,6 +467,11 @@ class Sandbox(_TenantApi):
         server.shared_app = self.server
         server.app_consented = bool(consented)
         server.latency = self.server.latency
+        server.device_code_interval = (
+            self.server.device_code_interval
+            if device_code_interval is None
+            else int(device_code_interval)
+        )
         self._dispatcher.add(server)
         added = SandboxTenant(self, server)
         self.tenants.append(added)

@@ -101,9 +101,19 @@ class GraphError(Exception):
 class EntraError(Exception):
     """An Entra ID token-endpoint error (graph.md 7a/7d: error, error_description "AADSTSnnnn: …", error_codes)."""
 
-    def __init__(self, status: int, error: str, code: int, description: str) -> None:
+    def __init__(
+        self,
+        status: int,
+        error: str,
+        code: int,
+        description: str,
+        *,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__(f"AADSTS{code}: {description}")
         self.status, self.error, self.code, self.description = status, error, code, description
+        #: further body fields, e.g. ``suberror`` and ``claims`` of a Conditional Access challenge
+        self.extra = extra or {}
 
 
 def bad_request(message: str, code: str = "Request_BadRequest") -> GraphError:
@@ -447,6 +457,12 @@ class TokenInfo:
     permissions: frozenset[str]
     revoked: bool = False
     audience: str = ""
+    #: a delegated (user) token from the device-code or refresh-token grant: ``permissions`` are its
+    #: delegated scopes (``scp``), ``user_roles`` the signed-in user's directory role display names
+    delegated: bool = False
+    user_upn: str = ""
+    user_id: str = ""
+    user_roles: frozenset[str] = frozenset()
 
 
 class TokenRegistry:
@@ -457,13 +473,25 @@ class TokenRegistry:
         self._lock = threading.Lock()
 
     def issue(
-        self, tenant_id: str, client_id: str, permissions: Iterable[str], lifetime: int, aud: str
+        self,
+        tenant_id: str,
+        client_id: str,
+        permissions: Iterable[str],
+        lifetime: int,
+        aud: str,
+        *,
+        user: dict[str, Any] | None = None,
+        user_roles: Iterable[str] = (),
     ) -> TokenInfo:
-        """A new JWT-shaped token (unsigned for clients' purposes: only the registry is trusted)."""
+        """A new JWT-shaped token (unsigned for clients' purposes: only the registry is trusted).
+
+        ``user``: a delegated token for that user (claims ``scp``, ``upn``, ``oid``, ``idtyp`` user) instead
+        of an app-only one (``roles``, ``idtyp`` app), as Entra's access tokens (graph.md 7a, 8).
+        """
         now = int(time.time())
         perms = frozenset(permissions)
         header = {"typ": "JWT", "alg": "RS256", "kid": "sandbox"}
-        claims = {
+        claims: dict[str, Any] = {
             "aud": aud,
             "iss": f"https://sts.windows.net/{tenant_id}/",
             "iat": now,
@@ -476,12 +504,26 @@ class TokenRegistry:
             "uti": secrets.token_urlsafe(16),
             "ver": "1.0",
         }
+        if user is not None:
+            del claims["roles"]
+            claims.update(
+                idtyp="user",
+                scp=" ".join(sorted(perms)),
+                upn=user.get("userPrincipalName"),
+                oid=user["id"],
+                name=user.get("displayName"),
+            )
 
         def part(obj: Any) -> str:
             return base64.urlsafe_b64encode(_encode(obj)).rstrip(b"=").decode()
 
         token = f"{part(header)}.{part(claims)}.{secrets.token_urlsafe(48)}"
         info = TokenInfo(token, client_id, time.time() + lifetime, perms, audience=aud)
+        if user is not None:
+            info.delegated = True
+            info.user_upn = str(user.get("userPrincipalName") or "")
+            info.user_id = str(user["id"])
+            info.user_roles = frozenset(user_roles)
         with self._lock:
             self._tokens[token] = info
         return info
@@ -583,6 +625,14 @@ class Server:
         self.app_consented = True
         #: every tenant's outer requests in answer order (the Dispatcher's list), or None
         self.merged_log: list[RequestLog] | None = None
+        #: delegated sign-in (routes/delegated.py): the ``interval`` the device-code answer tells clients
+        #: to wait between polls (Entra: 5), a device code's lifetime (Entra: 900 s), auto-approval at
+        #: the first poll (None: off; True: the default admin; a UPN: that user), refresh tokens that
+        #: can be redeemed only once (Entra's are not: graph.md 8)
+        self.device_code_interval = 5
+        self.device_code_lifetime = 900
+        self.auto_approve: bool | str | None = None
+        self.single_use_refresh_tokens = False
         self._authenticated = 0
         self._count_lock = threading.Lock()
         for module in routes.MODULES:
@@ -753,6 +803,10 @@ class Server:
                 "Authorization_RequestDenied",
                 "Insufficient privileges to complete the operation.",
             )
+        if req.token.delegated:
+            from .routes.delegated import check_user_roles
+
+            check_user_roles(req)
 
     def _count_authenticated(self) -> None:
         """Revoke every token after each n-th accepted outer Graph request (``revoke_tokens_every``)."""
@@ -824,6 +878,7 @@ class Server:
             "correlation_id": correlation,
             "error_uri": f"{self.base_url}/error?code={exc.code}",
         }
+        body.update(exc.extra)
         return Response(
             exc.status,
             _encode(body),

@@ -5,8 +5,32 @@
 
 from __future__ import annotations
 
-from . import apps, audit, auth, batch, delta, devices, directory, licensing, organization, reports
+from . import (
+    apps,
+    audit,
+    auth,
+    batch,
+    delegated,
+    delta,
+    devices,
+    directory,
+    licensing,
+    organization,
+    reports,
+)
 
-MODULES = [auth, delta, directory, licensing, organization, devices, apps, reports, audit, batch]
+MODULES = [
+    auth,
+    delegated,
+    delta,
+    directory,
+    licensing,
+    organization,
+    devices,
+    apps,
+    reports,
+    audit,
+    batch,
+]
 
 __all__ = ["MODULES"]

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 
 GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 
 
 def resolve_tenant(server: Server, name: str) -> str | None:
@@ -238,13 +239,19 @@ def token(server: Server, req: Request, m: re.Match[str]) -> Response:
             form.setdefault("client_secret", password)
         except ValueError:
             pass
+    if form.get("grant_type") in (DEVICE_CODE_GRANT, "refresh_token"):
+        from . import delegated  # the user grants (graph.md 8)
+
+        form["client_id"] = client_id
+        return delegated.token_grant(server, req, tid, form)
     if form.get("grant_type") != "client_credentials":
         raise EntraError(
             400,
             "unsupported_grant_type",
             70003,
             "The app requested an unsupported grant type "
-            f"'{form.get('grant_type', '')}'. The sandbox supports client_credentials.",
+            f"'{form.get('grant_type', '')}'. The sandbox supports client_credentials, "
+            f"{DEVICE_CODE_GRANT} and refresh_token.",
         )
     if not client_id:
         raise EntraError(
