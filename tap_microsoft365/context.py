@@ -36,6 +36,8 @@ class RunContext:
     dropped: dict[str, set[str]] = field(default_factory=dict)
     warned: set[str] = field(default_factory=set)
     scope: Scope = field(default_factory=Scope)
+    label: str = ""
+    delegated: bool = False
     _index: ScopeIndex | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 

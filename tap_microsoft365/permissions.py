@@ -8,6 +8,7 @@ the README's stream table.
 from __future__ import annotations
 
 import re
+import typing as t
 from dataclasses import dataclass
 
 
@@ -135,3 +136,32 @@ def requirement_for_path(path: str) -> Requirement:
     if path.startswith("/v1.0/reports/"):
         return Requirement(("Reports.Read.All",))
     return Requirement(("Directory.Read.All",))
+
+
+#: Calls a stream makes beyond its own endpoint (their permissions join its delegated scopes).
+ALSO_NEEDS: dict[str, tuple[str, ...]] = {
+    "user_licenses": ("LicenseAssignment.Read.All",),
+    "user_sign_in_activity": ("User.Read.All",),
+    **{name: ("ReportSettings.Read.All",) for name in REQUIREMENTS if name.startswith("usage_")},
+}
+
+
+def delegated_scopes(stream_names: t.Iterable[str], graph_resource: str) -> list[str]:
+    """The delegated Graph scopes the streams need (least privileged each), as full scope URIs.
+
+    A delegated token carries the scopes the admin consented to; each stream needs one of its
+    permissions (the same names exist as delegated permissions) and, for reports and sign-ins, the
+    signed-in user an Entra role (graph.md 8).
+    """
+    wanted: set[str] = set()
+    for name in stream_names:
+        wanted.add(requirement_for(name).permissions[0])
+        wanted.update(ALSO_NEEDS.get(name, ()))
+    return [f"{graph_resource.rstrip('/')}/{scope}" for scope in sorted(wanted)]
+
+
+#: Entra roles that let a signed-in user read reports and activity logs (graph.md 8).
+DELEGATED_ROLE_NOTE = (
+    "in a delegated connection the signed-in user also needs an Entra role that may read reports "
+    "and activity logs (Global Reader, Reports Reader or Security Reader)"
+)

@@ -17,7 +17,12 @@ def props(*properties: th.Property) -> dict:
     """A stream schema: the Graph properties plus the tap's ``tenant_id``."""
     return th.PropertiesList(
         *properties,
-        th.Property("tenant_id", String, description="Entra tenant ID (added by the tap)"),
+        th.Property(
+            "tenant_id",
+            th.StringType(nullable=False),
+            required=True,
+            description="Entra tenant ID (added by the tap; the first key of every stream)",
+        ),
     ).to_dict()
 
 

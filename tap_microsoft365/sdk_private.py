@@ -1,6 +1,6 @@
 """The singer-sdk private members the tap still uses, in one place, each with why.
 
-singer-sdk 0.54 has no public hook for these three needs; tests/test_sdk_private.py checks the members
+singer-sdk 0.54 has no public hook for these needs; tests/test_sdk_private.py checks the members
 exist with the signatures relied on here, so an SDK upgrade that changes them fails loudly.
 
 - ``PluginBase._validate_config``: the SDK's messages echo the setting's value (jsonschema's ``'x' is
@@ -11,6 +11,11 @@ exist with the signatures relied on here, so an SDK upgrade that changes them fa
   killed run resumes there; the SDK writes STATE only every ``STATE_MSG_FREQUENCY`` records.
 - ``Stream._increment_stream_state``: the same streams set their bookmark per window (the window's end),
   not per record (records arrive newest first, so a per-record bookmark would skip the window's rest).
+- ``Stream._stream_version`` and ``Stream._write_activate_version_message``: singer-sdk sends
+  ACTIVATE_VERSION before a full-table stream's records, so a read that fails midway, a skipped stream
+  or a failed tenant would have the target drop rows it never got again. The tap sends it after the
+  last tenant's records and only when every read was complete (streams/base.py ``get_records``); the
+  records still carry the version, which the SDK sets only on its own path.
 """
 
 from __future__ import annotations
@@ -31,7 +36,10 @@ PRIVATE_MEMBERS = (
     ("singer_sdk.plugin_base.PluginBase", "_validate_config", ("self", "raise_errors")),
     ("singer_sdk.streams.core.Stream", "_write_state_message", ("self",)),
     ("singer_sdk.streams.core.Stream", "_increment_stream_state", ("self", "latest_record", "context")),
+    ("singer_sdk.streams.core.Stream", "_write_activate_version_message", ("self", "full_table_version")),
 )
+#: Stream attributes (set in ``Stream.__init__``) used here; the test checks a stream has them.
+PRIVATE_ATTRIBUTES = ("_stream_version",)
 
 
 class SafeConfigValidation:
@@ -72,3 +80,13 @@ class BookmarkPerWindow:
         self, latest_record: dict, *, context: Context | None = None
     ) -> None:
         """Nothing per record: see :func:`write_state_now`."""
+
+
+def set_record_version(stream: Stream, version: int) -> None:
+    """The table version the SDK puts on every RECORD of ``stream`` from now on."""
+    stream._stream_version = version
+
+
+def write_activate_version(stream: Stream, version: int) -> None:
+    """ACTIVATE_VERSION for ``stream`` now (through its stream maps, as the SDK writes it)."""
+    stream._write_activate_version_message(version)

@@ -14,23 +14,51 @@ from tap_microsoft365.graph.errors import ConfigError
 
 GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 DOMAIN = re.compile(r"^(?=.{4,253}$)([a-zA-Z0-9-]{1,63}\.)+[a-zA-Z]{2,63}$")
-SECRET_SETTINGS = ("client_secret", "client_certificate_passphrase")
+SECRET_SETTINGS = ("client_secret", "client_certificate_passphrase", "refresh_token")
 
 CONFIG_SCHEMA = th.PropertiesList(
     th.Property(
         "tenant_id",
-        th.StringType(nullable=False),
-        required=True,
+        th.StringType,
         title="Tenant ID",
         description="Directory (tenant) ID: a GUID, or the tenant's domain such as "
-        "contoso.onmicrosoft.com (Entra admin center > Overview).",
+        "contoso.onmicrosoft.com (Entra admin center > Overview). Or list several in tenants.",
+    ),
+    th.Property(
+        "tenants",
+        th.ArrayType(
+            th.ObjectType(
+                th.Property("tenant_id", th.StringType, required=True),
+                th.Property("label", th.StringType),
+                th.Property("client_id", th.StringType),
+                th.Property("client_secret", th.StringType, secret=True),
+                th.Property("client_certificate_path", th.StringType),
+                th.Property("client_certificate_thumbprint", th.StringType),
+                th.Property("client_certificate_passphrase", th.StringType, secret=True),
+                th.Property("token_cache_path", th.StringType),
+                th.Property("refresh_token", th.StringType, secret=True),
+            )
+        ),
+        title="Tenants",
+        description="Several tenants in one run: a list of {tenant_id, label, and optionally the "
+        "tenant's own client_id and credential}. Entries without credentials use the top-level ones "
+        "(one multi-tenant app consented in each tenant). Every record carries tenant_id.",
+    ),
+    th.Property(
+        "fail_fast",
+        th.BooleanType,
+        default=False,
+        title="Fail fast",
+        description="Stop the run at the first tenant that fails (revoked consent, expired secret, "
+        "throttled too long) instead of going on with the other tenants; the exit code is non-zero "
+        "either way.",
     ),
     th.Property(
         "client_id",
-        th.StringType(nullable=False),
-        required=True,
+        th.StringType,
         title="Client ID",
-        description="Application (client) ID of the app registration.",
+        description="Application (client) ID of the app registration. Delegated sign-in without one "
+        "uses Microsoft Graph Command Line Tools (14d82eec-204b-4c2f-b7e8-296a70dab67e).",
     ),
     th.Property(
         "client_secret",
@@ -57,6 +85,21 @@ CONFIG_SCHEMA = th.PropertiesList(
         secret=True,
         title="Client certificate passphrase",
         description="Passphrase of an encrypted PEM private key.",
+    ),
+    th.Property(
+        "token_cache_path",
+        th.StringType,
+        title="Token cache path",
+        description="Delegated sign-in: the msal token cache file tap-microsoft365-login writes (mode "
+        "0600); the tap renews tokens from it and keeps the newest refresh token there.",
+    ),
+    th.Property(
+        "refresh_token",
+        th.StringType,
+        secret=True,
+        title="Refresh token",
+        description="Delegated sign-in without a cache file: the refresh token "
+        "tap-microsoft365-login --print-refresh-token printed, from a secret store.",
     ),
     th.Property(
         "cloud",
@@ -106,6 +149,14 @@ CONFIG_SCHEMA = th.PropertiesList(
         default=900,
         title="Retry budget (seconds)",
         description="Longest total time spent retrying one request before the sync fails.",
+    ),
+    th.Property(
+        "request_timeout_seconds",
+        th.NumberType,
+        default=300,
+        title="Request deadline (seconds)",
+        description="Longest time one Graph request may take from sending to the last byte of its "
+        "answer; a slower answer is cut off and retried.",
     ),
     th.Property(
         "batch_concurrency",
@@ -420,14 +471,9 @@ def range_errors(config: t.Mapping[str, t.Any], now: dt.datetime | None = None) 
 
 def format_errors(config: t.Mapping[str, t.Any]) -> list[str]:
     """The ids' and URLs' formats, checked with the rest of the settings (so ``--test`` says them too)."""
-    errors: list[str] = []
-    tenant_id = config.get("tenant_id")
-    client_id = config.get("client_id")
-    if isinstance(tenant_id, str) and isinstance(client_id, str) and tenant_id.strip() and client_id.strip():
-        try:
-            check_ids(tenant_id.strip(), client_id.strip())
-        except ConfigError as exc:
-            errors.append(str(exc))
+    from tap_microsoft365.tenants import entry_errors
+
+    errors: list[str] = entry_errors(config)
     for name in ("authority_url", "graph_url"):
         value = config.get(name)
         if isinstance(value, str) and value:

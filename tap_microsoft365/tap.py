@@ -1,4 +1,4 @@
-"""tap-microsoft365: the Tap (settings, the tenant's run context, the stream registry) and the CLI."""
+"""tap-microsoft365: the Tap (settings, the tenants and their run contexts, the stream registry), the CLI."""
 
 from __future__ import annotations
 
@@ -8,29 +8,21 @@ import logging
 import sys
 import time
 import typing as t
+import weakref
 from functools import cached_property
-from urllib.parse import urlparse
 
 from singer_sdk import Tap
 from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.logging import ConsoleFormatter
 
-from tap_microsoft365.context import RunContext
-from tap_microsoft365.graph.auth import TokenSource, load_credential
-from tap_microsoft365.graph.client import DEFAULT_BATCH_CONCURRENCY, GraphClient
-from tap_microsoft365.graph.clouds import CLOUDS, WELL_KNOWN_LOGIN_HOSTS
+from tap_microsoft365.connect import build_run_context
 from tap_microsoft365.graph.errors import ConfigError, TapMicrosoft365Error
-from tap_microsoft365.graph.retry import (
-    DEFAULT_BUDGET_SECONDS,
-    DEFAULT_MAX_RETRIES,
-    RetryPolicy,
-)
 from tap_microsoft365.inputs import check_files, normalise_state
-from tap_microsoft365.scope import Scope
 from tap_microsoft365.sdk_private import SafeConfigValidation
-from tap_microsoft365.settings import CONFIG_SCHEMA, check_ids, check_url
+from tap_microsoft365.settings import CONFIG_SCHEMA
 from tap_microsoft365.streams import STREAM_TYPES
 from tap_microsoft365.streams.base import GraphStream
+from tap_microsoft365.tenants import TenantEntry, tenant_entries
 
 #: Taps constructed by this process's CLI run (their summaries are logged at the end).
 RUNS: list[TapMicrosoft365] = []
@@ -39,6 +31,8 @@ STREAM_NAMES: tuple[str, ...] = tuple(vars(stream_type)["name"] for stream_type 
 
 if t.TYPE_CHECKING:
     from singer_sdk.streams import Stream
+
+    from tap_microsoft365.context import RunContext
 
 
 class TapMicrosoft365(SafeConfigValidation, Tap):
@@ -51,6 +45,7 @@ class TapMicrosoft365(SafeConfigValidation, Tap):
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
         """The SDK's Tap, then the input catalog checked: it must name this tap's streams."""
         self.started_at = time.monotonic()
+        self.reading_tenant = ""  # the tenant whose partition a stream is reading now
         super().__init__(*args, **kwargs)
         if RECORD_RUNS:
             RUNS.append(self)
@@ -86,46 +81,59 @@ class TapMicrosoft365(SafeConfigValidation, Tap):
         ordered.update(loaded)
         return ordered
 
-    # -- the tenant's run context -------------------------------------------------------------------
+    # -- the tenants and their run contexts ---------------------------------------------------------
 
     @cached_property
+    def tenant_entries(self) -> list[TenantEntry]:
+        """The run's tenants (``tenants``, or ``tenant_id`` as a list of one), validated."""
+        return tenant_entries(self.config)
+
+    @cached_property
+    def _runs(self) -> dict[str, RunContext]:
+        return {}
+
+    @cached_property
+    def failures(self) -> dict[str, str]:
+        """Tenant id -> why the tenant failed in this run (its streams after that are skipped)."""
+        return {}
+
+    def run_context_for(self, tenant_id: str) -> RunContext:
+        """The tenant's run context, built at its first use from validated settings."""
+        run = self._runs.get(tenant_id)
+        if run is None:
+            WARNINGS.tap = weakref.ref(self)
+            entry = next(e for e in self.tenant_entries if e.tenant_id == tenant_id)
+            selected = [n for n, s in self.streams.items() if s.selected]
+            run = self._runs[tenant_id] = build_run_context(self.config, entry, selected)
+        return run
+
+    @property
     def run_context(self) -> RunContext:
-        """The one tenant of this run: its Graph client, built from validated settings."""
-        config = self.config
-        tenant_id = str(config.get("tenant_id") or "").strip()
-        client_id = str(config.get("client_id") or "").strip()
-        check_ids(tenant_id, client_id)
-        cloud_name = config.get("cloud") or "global"
-        if cloud_name not in CLOUDS:
-            raise ConfigError(f"Setting cloud is unknown. Fix: use one of {', '.join(CLOUDS)}.")
-        cloud = CLOUDS[cloud_name]
-        authority_url = check_url("authority_url", config.get("authority_url") or cloud.login)
-        graph_url = check_url("graph_url", config.get("graph_url") or cloud.graph)
-        policy = RetryPolicy(
-            max_retries=int(config.get("max_retries", DEFAULT_MAX_RETRIES)),
-            budget_seconds=float(config.get("retry_budget_seconds", DEFAULT_BUDGET_SECONDS)),
+        """The first tenant's run context."""
+        return self.run_context_for(self.tenant_entries[0].tenant_id)
+
+    def tenant_failure(self, tenant_id: str) -> str | None:
+        """Why the tenant failed earlier in this run, or None."""
+        return self.failures.get(tenant_id)
+
+    def fail_tenant(self, tenant_id: str, stream: str, exc: TapMicrosoft365Error) -> None:
+        """A tenant's failure: fatal with one tenant or ``fail_fast``, else logged and the run goes on."""
+        entries = self.tenant_entries
+        if len(entries) == 1 or self.config.get("fail_fast"):
+            raise exc
+        entry = next(e for e in entries if e.tenant_id == tenant_id)
+        self.failures[tenant_id] = f"stream '{stream}': {exc}"
+        self.logger.error(
+            "%s failed in stream '%s': %s The other tenants go on; this tenant's remaining streams "
+            "are skipped in this run.",
+            entry.describe()[:1].upper() + entry.describe()[1:],
+            stream,
+            exc,
         )
-        tokens = TokenSource(
-            tenant_id=tenant_id,
-            client_id=client_id,
-            credential=load_credential(config),
-            authority_url=authority_url,
-            cloud=cloud,
-            well_known_authority=urlparse(authority_url).netloc in WELL_KNOWN_LOGIN_HOSTS,
-            policy=policy,
-            clock=policy.clock,
-        )
-        client = GraphClient(
-            tenant_id=tenant_id,
-            graph_url=graph_url,
-            tokens=tokens,
-            policy=policy,
-            user_agent=config.get("user_agent") or "tap-microsoft365",
-            deadline_seconds=float(config.get("request_timeout_seconds") or 300),
-            batch_concurrency=int(config.get("batch_concurrency", DEFAULT_BATCH_CONCURRENCY)),
-            link_aliases=(cloud.graph,),
-        )
-        return RunContext(tenant_id=tenant_id, client=client, scope=Scope.from_config(config))
+
+    def has_run_context(self) -> bool:
+        """True once a tenant's run context was built (discovery never builds one)."""
+        return bool(self.__dict__.get("_runs"))
 
     def load_state(self, state: dict[str, t.Any]) -> None:
         """The SDK's state loading, after the state's shape is checked (inputs.normalise_state)."""
@@ -133,68 +141,194 @@ class TapMicrosoft365(SafeConfigValidation, Tap):
         super().load_state(normalise_state(state, names, dt.datetime.now(dt.UTC)))
 
     def summary(self) -> dict[str, t.Any]:
-        """What the run did: per stream records and skips, the requests, retries and limit waits."""
-        streams = {}
-        for name, stream in self.streams.items():
-            if not isinstance(stream, GraphStream) or not (stream.emitted or stream.skipped):
-                continue
-            entry: dict[str, t.Any] = {"records": stream.emitted}
-            if stream.skipped:
-                entry["skipped"] = stream.skip_reason
-            streams[name] = entry
-        out: dict[str, t.Any] = {
-            "tenant_id": str(self.config.get("tenant_id") or ""),
+        """What the run did, per tenant and stream: records, requests, seconds, skips, failures."""
+        tenants = []
+        totals: dict[str, dict[str, t.Any]] = {}
+        for entry in self.tenant_entries if self._entries_known() else []:
+            tid = entry.tenant_id
+            streams: dict[str, t.Any] = {}
+            for name, stream in self.streams.items():
+                outcome = stream.outcomes.get(tid) if isinstance(stream, GraphStream) else None
+                if outcome is None:
+                    continue
+                cell: dict[str, t.Any] = {
+                    "records": outcome.records,
+                    "requests": outcome.requests,
+                    "seconds": round(outcome.seconds, 1),
+                }
+                if outcome.skipped:
+                    cell["skipped"] = outcome.skipped
+                if outcome.failed:
+                    cell["failed"] = outcome.failed
+                streams[name] = cell
+                total = totals.setdefault(name, {"records": 0, "tenants_skipped": 0})
+                total["records"] += outcome.records
+                total["tenants_skipped"] += bool(outcome.skipped)
+            tenant: dict[str, t.Any] = {
+                "tenant_id": tid,
+                "label": entry.label,
+                "status": "failed" if tid in self.failures else "ok",
+                "records": sum(c["records"] for c in streams.values()),
+                "streams": streams,
+                "warnings": self.warnings.get(tid, []),
+            }
+            if tid in self.failures:
+                tenant["error"] = self.failures[tid]
+            run = self._runs.get(tid)
+            if run is not None:
+                tenant["requests"] = run.client.requests_sent
+                tenant["retries"] = run.client.policy.retries
+                tenant["waited_on_limits_seconds"] = round(
+                    sum(p.waited for p in run.client.pacers.values()), 1
+                )
+            tenants.append(tenant)
+        merged: dict[str, t.Any] = {}
+        for name, total in totals.items():
+            cell = {"records": total["records"]}
+            if total["tenants_skipped"] == len(tenants) and tenants:
+                cell["skipped"] = next(
+                    t_["streams"][name]["skipped"] for t_ in tenants if name in t_["streams"]
+                )
+            merged[name] = cell
+        return {
             "seconds": round(time.monotonic() - self.started_at, 1),
-            "streams": streams,
+            "tenant_id": tenants[0]["tenant_id"] if len(tenants) == 1 else None,
+            "tenants": tenants,
+            "failed_tenants": [t_["tenant_id"] for t_ in tenants if t_["status"] == "failed"],
+            "streams": merged,
+            "records": sum(t_["records"] for t_ in tenants),
+            "requests": sum(t_.get("requests", 0) for t_ in tenants),
+            "retries": sum(t_.get("retries", 0) for t_ in tenants),
+            "waited_on_limits_seconds": round(
+                sum(t_.get("waited_on_limits_seconds", 0.0) for t_ in tenants), 1
+            ),
         }
-        if self.has_run_context():
-            client = self.run_context.client
-            out["requests"] = client.requests_sent
-            out["retries"] = client.policy.retries
-            out["waited_on_limits_seconds"] = round(sum(p.waited for p in client.pacers.values()), 1)
-        return out
+
+    def _entries_known(self) -> bool:
+        """Whether the tenants list is valid (a summary after a settings error has none)."""
+        try:
+            _ = self.tenant_entries
+        except ConfigError:
+            return False
+        return True
+
+    @cached_property
+    def warnings(self) -> dict[str, list[str]]:
+        """Tenant id -> the warnings logged while its streams ran (for the summary)."""
+        return {}
+
+    def note_warning(self, tenant_id: str, message: str) -> None:
+        """Keep a warning for the tenant's summary (the first 50, each cut to 300 characters)."""
+        kept = self.warnings.setdefault(tenant_id, [])
+        if len(kept) < 50:
+            kept.append(message[:300])
 
     def log_summary(self) -> None:
-        """The run summary: a few lines of text and one JSON line (for orchestrators)."""
+        """The run summary: a line per run and tenant, skips, and one JSON line (for orchestrators)."""
         summary = self.summary()
-        if not summary["streams"]:
+        if not any(t_["streams"] for t_ in summary["tenants"]):
             return
-        records = sum(s["records"] for s in summary["streams"].values())
-        skipped = {n: s["skipped"] for n, s in summary["streams"].items() if "skipped" in s}
+        several = len(summary["tenants"]) > 1
         self.logger.info(
-            "Run summary: %d streams, %s records, %s Graph requests, %s retries, %.0f s waited on "
+            "Run summary: %s%d streams, %s records, %s Graph requests, %s retries, %.0f s waited on "
             "Graph's documented limits, %.1f s in all",
-            len(summary["streams"]) - len(skipped),
-            f"{records:,}",
-            f"{summary.get('requests', 0):,}",
-            summary.get("retries", 0),
-            summary.get("waited_on_limits_seconds", 0.0),
+            f"{len(summary['tenants'])} tenants ({len(summary['failed_tenants'])} failed), "
+            if several
+            else "",
+            sum(1 for s_ in summary["streams"].values() if "skipped" not in s_),
+            f"{summary['records']:,}",
+            f"{summary['requests']:,}",
+            summary["retries"],
+            summary["waited_on_limits_seconds"],
             summary["seconds"],
         )
-        for name, reason in skipped.items():
-            self.logger.info("Run summary: skipped %s: %s", name, reason.split(": Graph answered", 1)[0])
+        for tenant in summary["tenants"]:
+            prefix = "Run summary: "
+            if several:
+                name = tenant["label"] if tenant["label"] != tenant["tenant_id"] else ""
+                prefix += f"tenant {name + ' ' if name else ''}({tenant['tenant_id']}): "
+                self.logger.info(
+                    "%s%s, %s records, %s requests, %d warnings%s",
+                    prefix,
+                    tenant["status"],
+                    f"{tenant['records']:,}",
+                    f"{tenant.get('requests', 0):,}",
+                    len(tenant["warnings"]),
+                    f"; {tenant['error']}" if "error" in tenant else "",
+                )
+            for name, cell in tenant["streams"].items():
+                if "skipped" in cell and not cell["skipped"].startswith("the tenant failed"):
+                    reason = cell["skipped"].split(": Graph answered", 1)[0]
+                    self.logger.info("%sskipped %s: %s", prefix, name, reason)
         self.logger.info("Run summary (JSON): %s", json.dumps(summary, sort_keys=True))
-
-    def has_run_context(self) -> bool:
-        """True once the run context was built (discovery never builds it)."""
-        return "run_context" in self.__dict__
 
     def preflight(self) -> None:
         """Validate settings and get a token now (a sync does it when its first stream starts)."""
         self.run_context.client.tokens.access_token()
 
 
+class WarningsPerTenant(logging.Handler):
+    """Keeps the tap's warnings per tenant for the run summary: of the tap syncing, the tenant it reads.
+
+    One handler on the tap's logger for the process; a tap becomes the syncing one when it builds its
+    first tenant's run context (a weak reference: a finished tap is not kept alive).
+    """
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.tap: weakref.ref[TapMicrosoft365] | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        tap = self.tap() if self.tap is not None else None
+        if tap is not None and record.levelno == logging.WARNING and tap.reading_tenant:
+            tap.note_warning(tap.reading_tenant, record.getMessage())
+
+
+WARNINGS = WarningsPerTenant()
+logging.getLogger(TapMicrosoft365.name).addHandler(WARNINGS)
+
+
 def main() -> None:
-    """The console script: the SDK's CLI, with every known failure as one line on stderr, exit 1."""
+    """The console script: the SDK's CLI, with every known failure as one line on stderr, exit 1.
+
+    With several tenants, a tenant that failed makes the exit code 1 after the others were synced.
+    ``--check`` (check.py) and ``--login`` (login.py) are the tap's own commands beside the SDK's.
+    """
     global RECORD_RUNS
     RECORD_RUNS = True
+    code: int | str | None = 0
     try:
         check_files(sys.argv[1:])
+        if "--check" in sys.argv[1:]:
+            from tap_microsoft365 import check
+
+            sys.exit(check.main(sys.argv[1:]))
+        if "--login" in sys.argv[1:]:
+            from tap_microsoft365 import login
+
+            login.main([a for a in sys.argv[1:] if a != "--login"])
+            sys.exit(0)
         try:
             TapMicrosoft365.cli()
+        except SystemExit as exc:
+            code = exc.code
         finally:
             for tap in RUNS:
                 tap.log_summary()
+        failed = [(tap, tid) for tap in RUNS for tid in tap.failures]
+        if failed and code in (0, None):
+            tap = failed[0][0]
+            names = ", ".join(
+                e.describe() for e in tap.tenant_entries if e.tenant_id in tap.failures
+            )
+            tap.logger.error(
+                "%d of %d tenants failed: %s. Fix: see the error line of each above; the other "
+                "tenants were synced.",
+                len(failed),
+                len(tap.tenant_entries),
+                names,
+            )
+            code = 1
     except TapMicrosoft365Error as exc:
         root = logging.getLogger()
         if not root.handlers:  # failed before the SDK set up its console logging
@@ -202,7 +336,8 @@ def main() -> None:
             handler.setFormatter(ConsoleFormatter())
             root.addHandler(handler)
         logging.getLogger(TapMicrosoft365.name).error("%s", exc)
-        sys.exit(1)
+        code = 1
+    sys.exit(code)
 
 
 __all__ = ["TapMicrosoft365", "main"]

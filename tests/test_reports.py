@@ -103,8 +103,8 @@ def test_field_names_are_stable_snake_case():
     assert snake("Report Refresh Date") == "report_refresh_date"
     assert snake("Outlook (Windows)") == "outlook_windows"
     mailbox = BY_NAME["usage_mailbox_usage_detail"]
-    assert mailbox.primary_keys == ("report_date", "user_principal_name")
-    assert BY_NAME["usage_sharepoint_site_usage_detail"].primary_keys == ("report_date", "site_id")
+    assert mailbox.primary_keys == ("tenant_id", "report_date", "user_principal_name")
+    assert BY_NAME["usage_sharepoint_site_usage_detail"].primary_keys == ("tenant_id", "report_date", "site_id")
 
 
 def test_download_rejects_authorization_header(rb):

@@ -34,3 +34,16 @@ def test_validation_reads_the_raw_settings_the_sdk_keeps():
     tap = TapMicrosoft365(config=settings, validate_config=False)
     assert isinstance(tap._config, dict)
     assert tap._config["tenant_id"] == "contoso.onmicrosoft.com"
+
+
+def test_streams_have_the_version_attribute_their_records_carry():
+    from tap_microsoft365.sdk_private import PRIVATE_ATTRIBUTES, set_record_version
+
+    settings = {"tenant_id": "contoso.onmicrosoft.com", "client_id": "x"}
+    stream = TapMicrosoft365(config=settings, validate_config=False).streams["domains"]
+    for name in PRIVATE_ATTRIBUTES:
+        assert hasattr(stream, name)
+    set_record_version(stream, 1234)
+    # the SDK's RECORD messages take the version from there
+    [message] = list(stream._generate_record_messages({"id": "contoso.com", "tenant_id": "t"}))
+    assert message.version == 1234

@@ -11,6 +11,7 @@ but the authority's (the client secret travels in those requests).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
@@ -26,6 +27,7 @@ from tap_microsoft365.graph.errors import (
     GraphTransientError,
     HostRefusedError,
     auth_error_from_result,
+    redact,
 )
 from tap_microsoft365.graph.retry import Retry, RetryPolicy, parse_retry_after
 
@@ -134,7 +136,7 @@ class TokenSource:
         self._well_known = well_known_authority
         self._policy = policy
         self._clock = clock
-        self._app: msal.ConfidentialClientApplication | None = None
+        self._app: t.Any = None  # msal's ConfidentialClientApplication (PublicClientApplication: delegated)
         self._token: str | None = None
         self._renew_at = 0.0
         self._lock = threading.Lock()
@@ -166,6 +168,14 @@ class TokenSource:
         except requests.exceptions.RequestException as exc:
             raise network_error(self.login_host, exc) from None
 
+    def _acquire(self, app: t.Any) -> dict:
+        """Msal's answer for an app-only token (its cache first)."""
+        return t.cast("dict", app.acquire_token_for_client(scopes=self.scopes))
+
+    def _failure(self, result: dict) -> AuthError:
+        """One line for Entra's refusal."""
+        return auth_error_from_result(result, tenant_id=self.tenant_id, client_id=self.client_id)
+
     def access_token(self) -> str:
         """A valid access token: from memory until msal's renewal margin, else from msal."""
         token = self._token
@@ -177,7 +187,7 @@ class TokenSource:
             if self._app is None:
                 self._app = self._build_app()
             try:
-                result = self._app.acquire_token_for_client(scopes=self.scopes)
+                result = self._acquire(self._app)
             except GraphTransientError as exc:
                 raise AuthError(str(exc)) from None
             except msal.exceptions.MsalServiceError:
@@ -187,9 +197,7 @@ class TokenSource:
             except requests.exceptions.RequestException as exc:
                 raise network_error(self.login_host, exc) from None
             if "access_token" not in result:
-                raise auth_error_from_result(
-                    result, tenant_id=self.tenant_id, client_id=self.client_id
-                )
+                raise self._failure(result)
             if result.get("token_source") != "cache":
                 self.tokens_acquired += 1
             expires_in = float(result.get("expires_in") or 0)
@@ -245,3 +253,154 @@ def load_credential(config: Mapping[str, t.Any]) -> str | dict:
         "client_certificate_thumbprint. Fix: create one under App registrations > your app > "
         "Certificates & secrets."
     )
+
+
+class DelegatedTokenSource(TokenSource):
+    """Tokens from an admin's sign-in: msal's public client and its token cache (graph.md 8).
+
+    ``tap-microsoft365-login`` signs in with the device-code flow and writes the cache; each run renews
+    access tokens from the cache's refresh token. Refresh tokens rotate on every use: msal keeps the
+    newest in the cache, which is written back (mode 0600) whenever it changed. A refresh token from a
+    secret store (``refresh_token``) seeds an in-memory cache instead. Entra's ``invalid_grant`` (expired,
+    revoked, consent removed, conditional access) means the connection needs a new sign-in.
+    """
+
+    def __init__(
+        self,
+        *,
+        delegated_scopes: list[str],
+        cache_path: str | None,
+        refresh_token: str | None,
+        where: str,
+        **kwargs: t.Any,
+    ) -> None:
+        super().__init__(credential="", **kwargs)
+        self.scopes = delegated_scopes
+        self.cache_path = cache_path
+        self._refresh_token = refresh_token
+        self.where = where  # "tenant 'label' (id)" for messages
+        self.cache = msal.SerializableTokenCache()
+        if cache_path:
+            self.cache.deserialize(read_cache(cache_path))
+
+    def _build_app(self) -> msal.PublicClientApplication:
+        try:
+            return msal.PublicClientApplication(
+                self.client_id,
+                authority=f"{self.authority_url}/{self.tenant_id}",
+                instance_discovery=None if self._well_known else False,
+                http_client=LoginSession(self.login_host, self._policy),
+                token_cache=self.cache,
+            )
+        except ValueError:
+            raise auth_error_from_result(
+                {"error": "invalid_tenant", "error_codes": [90002]},
+                tenant_id=self.tenant_id,
+                client_id=self.client_id,
+            ) from None
+        except requests.exceptions.RequestException as exc:
+            raise network_error(self.login_host, exc) from None
+
+    def app(self) -> msal.PublicClientApplication:
+        """The msal public client (built once; it holds the token cache)."""
+        with self._lock:
+            if self._app is None:
+                self._app = self._build_app()
+            return t.cast("msal.PublicClientApplication", self._app)
+
+    def _acquire(self, app: t.Any) -> dict:
+        """From the cache (renewed with its refresh token), else from the configured refresh token."""
+        account = pick_account(app.get_accounts(), self.tenant_id)
+        result: dict | None = None
+        if account is not None:
+            result = app.acquire_token_silent_with_error(self.scopes, account)
+        if result is None and self._refresh_token:
+            result = app.acquire_token_by_refresh_token(self._refresh_token, scopes=self.scopes)
+            self._refresh_token = None  # rotated: the cache holds the new one now
+        if result is None:
+            raise AuthError(
+                f"The delegated connection of {self.where} has no sign-in: the token cache holds no "
+                "account of this tenant. Fix: an admin of the tenant runs tap-microsoft365-login "
+                "--config <this config file>."
+            )
+        if "access_token" in result:
+            self.save_cache()
+        return result
+
+    def _failure(self, result: dict) -> AuthError:
+        return reauth_error(result, self.where)
+
+    def save_cache(self) -> None:
+        """Write the cache back when msal changed it (a rotated refresh token), mode 0600."""
+        if self.cache_path and self.cache.has_state_changed:
+            write_cache(self.cache_path, self.cache.serialize())
+            self.cache.has_state_changed = False
+
+
+#: invalid_grant causes (Entra's AADSTS codes, graph.md 7d and 8) -> what happened.
+REAUTH_CAUSES = {
+    700082: "the refresh token expired (90 days without use)",
+    50173: "the sign-in was revoked (a password change, or an admin revoked the sessions)",
+    70043: "the sign-in expired under a sign-in frequency policy",
+    65001: "consent to the scopes the selected streams need is missing or was removed",
+    50076: "conditional access now requires multi-factor authentication",
+    50079: "conditional access now requires the user to register for multi-factor authentication",
+    70000: "the refresh token is not valid any more",
+}
+
+
+def reauth_error(result: dict, where: str) -> AuthError:
+    """One line: the delegated connection needs a new sign-in, why, and the command that does it."""
+    codes = [c for c in result.get("error_codes") or [] if isinstance(c, int)]
+    cause = next((REAUTH_CAUSES[c] for c in codes if c in REAUTH_CAUSES), None)
+    ref = f"AADSTS{codes[0]}" if codes else str(result.get("error") or "unknown_error")[:40]
+    if cause is None and result.get("error") != "invalid_grant":
+        description = redact(str(result.get("error_description") or "").split("\n", 1)[0])
+        cause = description or "Entra refused the refresh token"
+    return AuthError(
+        f"The delegated connection of {where} needs re-authorisation: {cause or 'the sign-in is no longer valid'} "
+        f"({ref}). Fix: an admin of the tenant runs tap-microsoft365-login --config <this config file> "
+        "and signs in again."
+    )
+
+
+def pick_account(accounts: list[dict], tenant_id: str) -> dict | None:
+    """The cached account of this tenant (its realm is the tenant's GUID), else the only one."""
+    wanted = tenant_id.lower()
+    for account in accounts:
+        if str(account.get("realm") or "").lower() == wanted:
+            return account
+    for account in accounts:
+        if str(account.get("username") or "").lower().endswith("@" + wanted):
+            return account
+    return accounts[0] if len(accounts) == 1 else None
+
+
+def read_cache(path: str) -> str:
+    """The token cache file's text (empty when it does not exist yet)."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return handle.read()
+    except FileNotFoundError:
+        return ""
+    except OSError as exc:
+        raise ConfigError(
+            f"Cannot read the file token_cache_path names ({exc.strerror}). Fix: point it at the "
+            "cache tap-microsoft365-login wrote."
+        ) from None
+
+
+def write_cache(path: str, text: str) -> None:
+    """Replace the cache file atomically, readable by its owner only (it holds refresh tokens)."""
+    directory = os.path.dirname(os.path.abspath(path))
+    tmp = os.path.join(directory, f".{os.path.basename(path)}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise

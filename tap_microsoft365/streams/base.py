@@ -15,6 +15,7 @@ import logging
 import sys
 import time
 import typing as t
+from dataclasses import dataclass
 from functools import cached_property
 
 from singer_sdk import Stream
@@ -27,9 +28,12 @@ from tap_microsoft365.graph.client import CALL_KEY
 from tap_microsoft365.graph.errors import (
     GraphSkippableError,
     MalformedAnswerError,
+    PermissionMissingError,
     TapMicrosoft365Error,
     UnknownPropertyError,
 )
+from tap_microsoft365.permissions import DELEGATED_ROLE_NOTE
+from tap_microsoft365.sdk_private import set_record_version, write_activate_version
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
@@ -40,6 +44,7 @@ if t.TYPE_CHECKING:
     from tap_microsoft365.context import RunContext
     from tap_microsoft365.graph.client import GraphClient
     from tap_microsoft365.graph.pacing import Pacer
+    from tap_microsoft365.tenants import TenantEntry
 
 #: ``@odata.type`` of directoryObject members and owners -> the tap's ``member_type`` values.
 MEMBER_TYPES = {
@@ -77,21 +82,48 @@ def member_type(obj: dict) -> str | None:
 
 
 class RunSource(t.Protocol):
-    """What a stream needs of its tap: the tenant's run context and the other streams."""
+    """What a stream needs of its tap: the tenants, their run contexts and the other streams."""
 
     @property
-    def run_context(self) -> RunContext: ...
+    def tenant_entries(self) -> list[TenantEntry]: ...
+
+    def run_context_for(self, tenant_id: str) -> RunContext: ...
+
+    def tenant_failure(self, tenant_id: str) -> str | None: ...
+
+    def fail_tenant(self, tenant_id: str, stream: str, exc: TapMicrosoft365Error) -> None: ...
 
     @property
     def streams(self) -> dict[str, Stream]: ...
 
     def has_run_context(self) -> bool: ...
 
+    @property
+    def initialized_at(self) -> int: ...
+
+    reading_tenant: str
+
+
+@dataclass
+class Outcome:
+    """What one stream did for one tenant: the run summary's cell, and whether rows may be retired."""
+
+    records: int = 0
+    requests: int = 0
+    seconds: float = 0.0
+    skipped: str = ""
+    failed: str = ""
+    #: every page was read (no skip, no failure)
+    complete: bool = False
+    #: the read sends every object, not only changes (a delta round is not full)
+    full: bool = True
+
 
 class GraphStream(Stream):
     """Base of every stream: a Graph collection read page by page with the cheapest query."""
 
-    primary_keys: t.ClassVar[tuple[str, ...]] = ("id",)
+    #: Every key starts with ``tenant_id`` (added to each class's declared key): unique across tenants.
+    primary_keys: t.ClassVar[tuple[str, ...]] = ("tenant_id", "id")
     #: The collection, relative to the v1.0 root.
     path: t.ClassVar[str] = ""
     #: Documented maximum ``$top`` of the endpoint; None when it documents no ``$top``.
@@ -105,13 +137,20 @@ class GraphStream(Stream):
     #: did that matters, dropping keys the schema lacks, is done per record in :meth:`rows`.
     TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
 
+    def __init_subclass__(cls, **kwargs: t.Any) -> None:
+        """A declared key (``("group_id", "member_id")``) becomes ``("tenant_id", ...)``."""
+        super().__init_subclass__(**kwargs)
+        keys = cls.__dict__.get("primary_keys")
+        if keys is not None and tuple(keys[:1]) != ("tenant_id",):
+            cls.primary_keys = ("tenant_id", *(k for k in keys if k != "tenant_id"))
+
     def __init__(self, tap: Tap) -> None:
         super().__init__(tap=tap)
         self.run_source = t.cast("RunSource", tap)
         self._catalog_selected: bool | None = None
-        self._started: Iterator[dict] | None = None
-        self.skipped = False
-        self.skip_reason = ""
+        self.tenant_id = ""  # the tenant partition being read
+        self.outcomes: dict[str, Outcome] = {}  # per tenant, for the run summary
+        self._outcome = Outcome()
         self.emitted = 0  # records sent (after the scope), for progress lines and the run summary
         self._progress_at = 0.0
         self._progress_start = 0.0
@@ -121,18 +160,25 @@ class GraphStream(Stream):
 
     @property
     def run(self) -> RunContext:
-        """The tenant's run context (client, parent rows, lookups)."""
-        return self.run_source.run_context
+        """The run context of the tenant being read (client, parent rows, lookups)."""
+        tenant_id = self.tenant_id or self.run_source.tenant_entries[0].tenant_id
+        return self.run_source.run_context_for(tenant_id)
 
     @property
     def client(self) -> GraphClient:
-        """The tenant's Graph client."""
+        """The Graph client of the tenant being read."""
         return self.run.client
 
     @property
     def partitions(self) -> list[dict] | None:
-        """Every stream is partitioned by tenant: state is per (stream, tenant) from day one."""
-        return [{"tenant_id": str(self.config.get("tenant_id") or "").strip()}]
+        """Every stream is partitioned by tenant: state, bookmarks and delta links per tenant."""
+        return [{"tenant_id": entry.tenant_id} for entry in self.run_source.tenant_entries]
+
+    def for_tenant(self, context: Context | None) -> None:
+        """Read the tenant ``context`` names from now on (a child asks its parent to list for it)."""
+        tenant_id = (context or {}).get("tenant_id")
+        if tenant_id:
+            self.tenant_id = str(tenant_id)
 
     def apply_catalog(self, catalog: t.Any) -> None:
         """Remember what the catalog selected (the SDK's dry run later forces every stream on)."""
@@ -225,6 +271,7 @@ class GraphStream(Stream):
         kept = self.scoped(row)
         if kept is not None:
             self.emitted += 1
+            self._outcome.records += 1
             if not self.emitted % PROGRESS_EVERY:
                 self.progress()
         return kept
@@ -356,49 +403,109 @@ class GraphStream(Stream):
             yield from self.rows(page)
 
     def readable_records(self, context: Context | None) -> Iterator[dict]:
-        """Records, or none with one warning when the tenant lacks a permission, licence or feature."""
-        self._progress_start = self._progress_at = time.monotonic()
+        """One tenant's records; none, with one warning, when it lacks a permission, licence or feature.
+
+        A failure of the tenant (its credential, consent, throttling, a malformed answer) ends this
+        tenant's part of the run and, with several tenants, not the others' (``fail_tenant``).
+        """
+        self.for_tenant(context)
+        tenant_id = self.tenant_id = self.tenant_id or self.run_source.tenant_entries[0].tenant_id
+        self.run_source.reading_tenant = tenant_id
+        outcome = self._outcome = self.outcomes[tenant_id] = Outcome()
+        failure = self.run_source.tenant_failure(tenant_id)
+        if failure is not None:
+            outcome.skipped = "the tenant failed earlier in this run"
+            return
+        self._progress_start = self._progress_at = started = time.monotonic()
+        sent_before = self.client.requests_sent if self.run_source.has_run_context() else 0
         try:
             yield from self.graph_records(context)
+            outcome.complete = True
         except GraphSkippableError as exc:
             if self.config.get("strict_permissions"):
-                raise
-            self.skipped = True
-            self.skip_reason = str(exc)
-            self.logger.warning("Skipping stream '%s': %s", self.name, exc)
+                outcome.failed = str(exc)
+                self.run_source.fail_tenant(tenant_id, self.name, exc)
+                return
+            outcome.skipped = str(exc) + self.delegated_hint(exc)
+            self.logger.warning(
+                "Skipping stream '%s'%s: %s", self.name, self.tenant_words(), outcome.skipped
+            )
+        except TapMicrosoft365Error as exc:
+            outcome.failed = str(exc)
+            self.run_source.fail_tenant(tenant_id, self.name, exc)
+        finally:
+            outcome.seconds = time.monotonic() - started
+            if self.run_source.has_run_context():
+                outcome.requests = self.client.requests_sent - sent_before
 
-    def started_records(self) -> Iterator[dict]:
-        """The tenant partition's records, started: the first record (or the skip) is known already.
+    #: Graph areas a delegated token reads only when the signed-in user holds an Entra role (graph.md 8).
+    ROLE_PATHS: t.ClassVar[tuple[str, ...]] = ("/reports/", "/auditLogs/")
 
-        singer-sdk sends ACTIVATE_VERSION before a full-table stream's records; a target then marks
-        or drops every row the stream does not send again. Starting the read first means a stream that
-        is skipped (permission, licence, cloud) sends no ACTIVATE_VERSION and deletes nothing.
-        """
-        if self._started is None:
-            context = (self.partitions or [{}])[0]
-            records = self.readable_records(context)
-            first = next(records, None)
-            self._started = records if first is None else prepend(first, records)
-        return self._started
+    def delegated_hint(self, exc: Exception) -> str:
+        """What a refusal means in a delegated connection: a scope not consented, or a missing role."""
+        if not (self.run.delegated and isinstance(exc, PermissionMissingError)):
+            return ""
+        hint = (
+            " In this delegated connection: the sign-in must include the delegated permission "
+            "(run tap-microsoft365-login again with this stream selected)"
+        )
+        if self.path.startswith(self.ROLE_PATHS):
+            hint += f", and {DELEGATED_ROLE_NOTE}"
+        return hint + "."
+
+    def tenant_words(self) -> str:
+        """`` for tenant 'label' (id)`` when the run has several tenants, else nothing."""
+        entries = self.run_source.tenant_entries
+        if len(entries) < 2:
+            return ""
+        entry = next((e for e in entries if e.tenant_id == self.tenant_id), None)
+        return f" for {entry.describe()}" if entry is not None else ""
+
+    @property
+    def skipped(self) -> bool:
+        """Skipped (permission, licence, cloud) for every tenant it was read for."""
+        return bool(self.outcomes) and all(o.skipped for o in self.outcomes.values())
+
+    @property
+    def skip_reason(self) -> str:
+        """The first tenant's skip reason."""
+        return next((o.skipped for o in self.outcomes.values() if o.skipped), "")
 
     #: False where a common target cannot process ACTIVATE_VERSION for this table (see below).
     activate_version: t.ClassVar[bool] = True
 
     @property
     def emit_activate_version_messages(self) -> bool:
-        """ACTIVATE_VERSION for full-table streams that can be read (the SDK asks FULL_TABLE only)."""
-        if not self.activate_version or not self.config.get("emit_activate_version_messages", True):
-            return False
-        self.started_records()
-        return not self.skipped
+        """Never at the start, as singer-sdk would: the tap sends ACTIVATE_VERSION at the end.
+
+        A target that gets ACTIVATE_VERSION marks or deletes every row of the table the stream did not
+        send with that version. Sent before the records (the SDK's way), a read that then fails or is
+        skipped, or a tenant that fails, would lose rows; sent after the last tenant (see
+        :meth:`get_records`), it goes only when every tenant's read was complete and full.
+        """
+        return False
+
+    @property
+    def retires_rows(self) -> bool:
+        """Whether this stream may send ACTIVATE_VERSION at all (full-table, setting on)."""
+        return (
+            self.activate_version
+            and self.replication_method == "FULL_TABLE"
+            and bool(self.config.get("emit_activate_version_messages", True))
+        )
 
     def get_records(self, context: Context | None) -> Iterable[dict]:
-        """The started read of the tenant partition, else a new one."""
-        if self._started is not None and context == (self.partitions or [{}])[0]:
-            records, self._started = self._started, None
-            return records
-        return self.readable_records(context)
-
+        """The tenant's records; after the last tenant, ACTIVATE_VERSION if every read was full."""
+        partitions = self.partitions or [{}]
+        first, last = context == partitions[0], context == partitions[-1]
+        version = self.run_source.initialized_at // 1000  # as singer-sdk numbers versions
+        if first and self.retires_rows:
+            set_record_version(self, version)
+        yield from self.readable_records(context)
+        if last and self.retires_rows and self.selected:
+            done = [self.outcomes.get(p["tenant_id"]) for p in partitions if "tenant_id" in p]
+            if done and all(o is not None and o.complete and o.full for o in done):
+                write_activate_version(self, version)
 
 def prepend(first: dict, rest: Iterator[dict]) -> Iterator[dict]:
     """``first``, then the rest of an iterator already started."""
@@ -446,8 +553,10 @@ class RememberingStream(GraphStream):
     def listing_for(self, child: str, context: Context | None) -> Iterator[t.Any]:
         """The remembered values by a cheap listing (``$select`` of ``remember_fields`` only).
 
-        Errors are reported under ``child``, the stream that needed the listing.
+        Errors are reported under ``child``, the stream that needed the listing; the tenant is the
+        one ``context`` names (the child's).
         """
+        self.for_tenant(context)
         params: dict[str, t.Any] = {}
         if self.supports_select:
             params["$select"] = ",".join(self.remember_fields)

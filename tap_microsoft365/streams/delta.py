@@ -83,58 +83,55 @@ class DeltaStream(RememberingStream):
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
         super().__init__(*args, **kwargs)
         self._round: Round | None = None
+        self._round_tenant = ""
 
     # -- the round -------------------------------------------------------------------------------
 
     def delta_state(self) -> dict:
-        """The tenant partition's state, where ``delta_link`` lives."""
-        partitions = self.partitions or [{}]
-        return self.get_context_state(partitions[0])
+        """The state of the tenant being read, where its ``delta_link`` lives."""
+        return self.get_context_state({"tenant_id": self.run.tenant_id})
 
     def round_plan(self) -> Round:
-        """Full or incremental, decided once per run; an expired link is found here, before any record.
+        """Full or incremental, decided once per run and tenant; an expired link is found here.
 
-        Reading the saved link's first page now lets the SDK know whether to send ACTIVATE_VERSION
-        (full rounds only) before the stream's records.
+        Only a full round may be followed by ACTIVATE_VERSION (an incremental one sends only what
+        changed): the stream's outcome for the tenant says which it was.
         """
-        if self._round is not None:
+        if self._round is not None and self._round_tenant == self.run.tenant_id:
             return self._round
+        self._round_tenant = self.run.tenant_id
+        self._round = None
+        self._round = self._plan()
+        return self._round
+
+    def _plan(self) -> Round:
+        """The round for the tenant being read (see :meth:`round_plan`)."""
         link = self.delta_state().get("delta_link")
         if self.config.get("full_sync"):
-            self._round = Round(True, "full_sync is set")
-        elif link is None:
-            self._round = Round(True, "no delta link in the state (first run)")
-        elif not isinstance(link, str) or not link.startswith("https:"):
+            return Round(True, "full_sync is set")
+        if link is None:
+            return Round(True, "no delta link in the state (first run)")
+        if not isinstance(link, str) or not link.startswith("https:"):
             self.logger.warning(
                 "Stream '%s': the state's delta_link is not a Graph URL; reading everything again. "
                 "Fix: none needed (a full round writes a new one).",
                 self.name,
             )
-            self._round = Round(True, "the state's delta_link was not a URL")
-        else:
-            pages = self.client.pages(link, stream=self.name)
-            try:
-                first = next(pages)
-            except GraphSkippableError:
-                self._round = Round(False, "refused")  # the read reports the skip
-                return self._round
-            except DeltaExpiredError as exc:
-                self.logger.warning(
-                    "%s Reading everything again (a full round); rows of objects deleted meanwhile "
-                    "are removed through ACTIVATE_VERSION. Fix: none needed; run at least weekly to "
-                    "keep links valid (Graph keeps them 7 days).",
-                    exc,
-                )
-                self._round = Round(True, "the saved delta link expired")
-            else:
-                self._round = Round(False, "from the saved delta link", prepend(first, pages))
-        return self._round
-
-    @property
-    def emit_activate_version_messages(self) -> bool:
-        """ACTIVATE_VERSION on full rounds only: an incremental round sends only what changed."""
-        plan = self.round_plan()
-        return plan.full and super().emit_activate_version_messages
+            return Round(True, "the state's delta_link was not a URL")
+        pages = self.client.pages(link, stream=self.name)
+        try:
+            first = next(pages)
+        except GraphSkippableError:
+            return Round(False, "refused")  # the read reports the skip
+        except DeltaExpiredError as exc:
+            self.logger.warning(
+                "%s Reading everything again (a full round); rows of objects deleted meanwhile "
+                "are removed through ACTIVATE_VERSION. Fix: none needed; run at least weekly to "
+                "keep links valid (Graph keeps them 7 days).",
+                exc,
+            )
+            return Round(True, "the saved delta link expired")
+        return Round(False, "from the saved delta link", prepend(first, pages))
 
     def delta_params(self) -> dict[str, t.Any]:
         """Only ``$select``: delta takes no ``$top``, ``$filter`` or ``$count`` (graph.md 2)."""
@@ -204,6 +201,7 @@ class DeltaStream(RememberingStream):
         self.run.parents.pop(self.name, None)
         if plan.why == "refused":
             plan = self._round = Round(True, "the saved link was refused")
+        self._outcome.full = plan.full or plan.pages is None
         if plan.full or plan.pages is None:
             streams = self.run_source.streams
             entry: ParentRows | None = None

@@ -138,7 +138,7 @@ class UsageReportStream(GraphStream):
         super().__init_subclass__(**kwargs)
         if "headers" in cls.__dict__:
             cls.columns = {h: (snake(h), cls.kinds.get(h) or kind_of(h)) for h in cls.headers}
-            cls.primary_keys = ("report_date", *cls.key_fields)
+            cls.primary_keys = ("tenant_id", "report_date", *cls.key_fields)
             cls.schema = th.PropertiesList(  # type: ignore[assignment,method-assign]
                 th.Property("report_date", th.DateType, required=True),
                 *(th.Property(f, SCHEMA_TYPES[k]) for f, k in cls.columns.values()),  # type: ignore[arg-type]
@@ -148,7 +148,7 @@ class UsageReportStream(GraphStream):
                     th.ObjectType(additional_properties=True),
                     description="Columns Microsoft added that this tap does not know yet (text).",
                 ),
-                th.Property("tenant_id", String),
+                th.Property("tenant_id", th.StringType(nullable=False), required=True),
             ).to_dict()
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
