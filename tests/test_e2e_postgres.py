@@ -236,3 +236,74 @@ def test_deletions_reach_postgres(pg, meltano, schema, tmp_path):
         (group_id, member_id),
     ).fetchone()
     assert deleted_at is not None, "the removed membership is marked deleted"
+
+
+def _readme_many_tenants_block() -> str:
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("<!-- many-tenants-example -->", 1)[1].split("<!-- /many-tenants-example -->")[0]
+    return block.split("```yaml\n", 1)[1].split("```", 1)[0]
+
+
+def test_two_jobs_of_tenants_into_postgres(pg, meltano, schema, tmp_path):
+    """README's two-job example as written: three tenants over two jobs, one table set, no collision."""
+    import yaml
+
+    keyed = ["users", "organization", "usage_office365_active_user_counts"]
+    with Sandbox(users=30, seed=51, audit_throttle=None) as sb:
+        sb.add_tenant(users=20, company="Fabrikam")
+        sb.add_tenant(users=25, company="Tailspin Toys")
+        for tenant in sb.tenants:
+            tenant.tenant.report_options.throttle = None
+        ids = [t.tenant_id for t in sb.tenants]
+        block = _readme_many_tenants_block()
+        for placeholder, tenant_id in zip(
+            ("<emea-tenant-1>", "<emea-tenant-2>", "<apac-tenant-1>"), ids, strict=True
+        ):
+            block = block.replace(placeholder, tenant_id)
+        example = yaml.safe_load(block)
+        project = yaml.safe_load((ROOT / "meltano.yml").read_text())
+        tap = next(p for p in project["plugins"]["extractors"] if p["name"] == "tap-microsoft365")
+        tap["pip_url"] = f"-e {ROOT}"
+        tap["select"] = [f"{name}.*" for name in keyed]
+        project["plugins"]["extractors"] += example["plugins"]["extractors"]
+        project["jobs"], project["schedules"] = example["jobs"], example["schedules"]
+        work = tmp_path / "project"
+        work.mkdir()
+        (work / "meltano.yml").write_text(yaml.safe_dump(project, sort_keys=False))
+        (work / ".meltano").symlink_to(ROOT / ".meltano")  # the installed plugins
+        env = _env(sb, schema, tmp_path)
+        del env["TAP_MICROSOFT365_TENANT_ID"]  # the jobs' tenants lists name the tenants
+        outputs = []
+        for job in ("m365-emea", "m365-apac"):
+            proc = subprocess.run(
+                [meltano, "run", job], cwd=work, env=env, capture_output=True, text=True,
+                timeout=600, check=False,
+            )  # fmt: skip
+            outputs.append(proc.stdout + proc.stderr)
+            assert proc.returncode == 0, f"{job} failed:\n{outputs[-1][-5000:]}"
+        states = subprocess.run(
+            [meltano, "state", "list"], cwd=work, env=env, capture_output=True, text=True,
+            timeout=120, check=True,
+        ).stdout  # fmt: skip
+        expected_users = {t.tenant_id: len(t.tenant.users) for t in sb.tenants}
+
+    assert "tap-microsoft365-emea-to-target-postgres" in states
+    assert "tap-microsoft365-apac-to-target-postgres" in states
+    rows = dict(pg.execute(f'SELECT tenant_id, count(*) FROM "{schema}".users GROUP BY tenant_id').fetchall())
+    assert rows == expected_users
+    assert _count(pg, schema, "organization") == 3
+    counts = pg.execute(
+        f'SELECT tenant_id, count(*) FROM "{schema}".usage_office365_active_user_counts GROUP BY tenant_id'
+    ).fetchall()
+    # the same report dates and periods, once per tenant (the key was (report_date, report_period))
+    assert {tenant_id for tenant_id, _ in counts} == set(ids)
+    assert len({n for _, n in counts}) == 1
+    assert counts[0][1] > 0
+    # every key is unique across the three tenants
+    for table, key in (("users", "tenant_id, id"),
+                       ("usage_office365_active_user_counts", "tenant_id, report_date, report_period")):  # fmt: skip
+        dupes = pg.execute(
+            f'SELECT count(*) FROM (SELECT {key} FROM "{schema}"."{table}" GROUP BY {key} '
+            "HAVING count(*) > 1) d"
+        ).fetchone()[0]
+        assert dupes == 0, table
