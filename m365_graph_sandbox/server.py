@@ -57,6 +57,9 @@ DEFAULT_PERMISSIONS = frozenset(
         "ReportSettings.Read.All",
         "DeviceManagementManagedDevices.Read.All",
         "RoleManagement.Read.Directory",
+        # breadth endpoints (routes/breadth.py)
+        "RoleEligibilitySchedule.Read.Directory",
+        "Policy.Read.All",
     }
 )
 

@@ -6,10 +6,10 @@ Later issues add areas (devices, Intune, apps, roles, audit logs, reports) by ap
 
 from __future__ import annotations
 
-from . import apps, audit, changes, devices, directory, licensing, organization, reports
+from . import apps, audit, breadth, changes, devices, directory, licensing, organization, reports
 from .tenant import Tenant
 
 #: Build order matters: organization makes the domains users live in; licensing assigns SKUs to users.
-AREAS = [organization, directory, licensing, devices, apps, reports, audit, changes]
+AREAS = [organization, directory, licensing, devices, apps, reports, audit, breadth, changes]
 
 __all__ = ["AREAS", "Tenant"]

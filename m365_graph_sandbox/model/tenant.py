@@ -79,6 +79,15 @@ class Tenant:
     managers: dict[str, str]
     directory_roles: list[dict[str, Any]]
     role_members: dict[str, list[dict[str, str]]]
+    # breadth endpoints (model/breadth.py)
+    group_owners: dict[str, list[dict[str, str]]]
+    subscriptions: list[dict[str, Any]]
+    role_definitions: list[dict[str, Any]]
+    role_assignments: list[dict[str, Any]]
+    role_eligibility: list[dict[str, Any]]
+    administrative_units: list[str]
+    named_locations: list[dict[str, Any]]
+    ca_policies: list[dict[str, Any]]
     # reports
     report_options: ReportOptions
     usage: UsageData
