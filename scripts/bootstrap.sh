@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Idempotent setup: .venv with the tap + test + meltano extras, then the Meltano plugins.
+# Idempotent setup: .venv with the tap + test + meltano + analytics (dbt, plotly) extras, then the
+# Meltano plugins, then Debian's chromium for the report test (apt-get, when run as root and missing).
 # Re-runs pip only when pyproject.toml changed, and `meltano install` only when meltano.yml (or
-# pyproject.toml, since the extractor is `pip_url: -e .`) changed. Needs only python3 (3.11+) and PyPI.
+# pyproject.toml, since the extractor is `pip_url: -e .`) changed. Needs only python3 (3.11+) and PyPI
+# (and Debian's archive for chromium; without it the report test is skipped, or fails when CI is set).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -39,9 +41,9 @@ fi
 pyproject_hash="$(hash_of pyproject.toml)"
 pip_stamp="$VENV/.bootstrap-pip.sha256"
 if [[ "$(cat "$pip_stamp" 2>/dev/null)" != "$pyproject_hash" ]]; then
-    say "installing the tap with extras test,meltano into .venv (pyproject.toml changed or first run)"
+    say "installing the tap with extras test,meltano,analytics into .venv (pyproject.toml changed or first run)"
     start=$SECONDS
-    run_logged "$VENV/bootstrap-pip.log" "$VENV/bin/python" -m pip install --disable-pip-version-check -e '.[test,meltano]'
+    run_logged "$VENV/bootstrap-pip.log" "$VENV/bin/python" -m pip install --disable-pip-version-check -e '.[test,meltano,analytics]'
     echo "$pyproject_hash" >"$pip_stamp"
     say "pip install done in $((SECONDS - start))s"
 else
@@ -59,4 +61,22 @@ if [[ "$(cat "$meltano_stamp" 2>/dev/null)" != "$meltano_hash" ]]; then
     say "meltano install done in $((SECONDS - start))s"
 else
     say "meltano plugins up to date"
+fi
+
+# Headless Chromium opens the dbt package's HTML report in tests/test_transform.py (Debian's package).
+if command -v chromium >/dev/null 2>&1; then
+    say "chromium present"
+elif [[ "${BOOTSTRAP_SKIP_APT:-}" == 1 ]]; then
+    say "chromium missing (BOOTSTRAP_SKIP_APT=1): the report test will be skipped (it fails when CI is set)"
+elif [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null 2>&1; then
+    say "installing Debian's chromium (apt-get install chromium)"
+    start=$SECONDS
+    export DEBIAN_FRONTEND=noninteractive
+    if ! apt-get install -y --no-install-recommends chromium >"$VENV/bootstrap-apt.log" 2>&1; then
+        run_logged "$VENV/bootstrap-apt.log" apt-get update
+        run_logged "$VENV/bootstrap-apt.log" apt-get install -y --no-install-recommends chromium
+    fi
+    say "chromium installed in $((SECONDS - start))s"
+else
+    say "chromium missing and not root (or no apt-get): run 'sudo apt-get install chromium' for the report test"
 fi

@@ -1,0 +1,52 @@
+-- Interactive sign-ins, with status, location and device as columns (empty without Entra ID P1/P2).
+with source as (
+    {{ m365_optional_source('sign_ins', {
+        'tenant_id': 'text', 'id': 'text', 'createdDateTime': 'timestamp', 'userId': 'text',
+        'userPrincipalName': 'text', 'userDisplayName': 'text', 'appId': 'text',
+        'appDisplayName': 'text', 'ipAddress': 'text', 'clientAppUsed': 'text',
+        'correlationId': 'text', 'conditionalAccessStatus': 'text', 'isInteractive': 'bool',
+        'status': 'json', 'deviceDetail': 'json', 'location': 'json', 'resourceId': 'text',
+        'resourceDisplayName': 'text', 'riskDetail': 'text', 'riskLevelAggregated': 'text',
+        'riskLevelDuringSignIn': 'text', 'riskState': 'text', 'riskEventTypes_v2': 'text_array',
+        'userAgent': 'text'}) }}
+)
+
+select
+    tenant_id,
+    id as sign_in_id,
+    {{ m365_timestamp('"createdDateTime"') }} as created_date_time,
+    "userId" as user_id,
+    "userPrincipalName" as user_principal_name,
+    "userDisplayName" as user_display_name,
+    "appId" as app_id,
+    "appDisplayName" as app_display_name,
+    "resourceId" as resource_id,
+    "resourceDisplayName" as resource_display_name,
+    "ipAddress" as ip_address,
+    "clientAppUsed" as client_app_used,
+    "correlationId" as correlation_id,
+    "conditionalAccessStatus" as conditional_access_status,
+    "isInteractive" as is_interactive,
+    cast({{ m365_json_text('status', 'errorCode') }} as integer) as status_error_code,
+    {{ m365_json_text('status', 'failureReason') }} as status_failure_reason,
+    {{ m365_json_text('status', 'additionalDetails') }} as status_additional_details,
+    coalesce(cast({{ m365_json_text('status', 'errorCode') }} as integer), 0) = 0 as is_success,
+    {{ m365_json_text('location', 'city') }} as location_city,
+    {{ m365_json_text('location', 'state') }} as location_state,
+    {{ m365_json_text('location', 'countryOrRegion') }} as location_country_or_region,
+    cast({{ m365_json_text('location', ['geoCoordinates', 'latitude']) }} as double precision) as location_latitude,
+    cast({{ m365_json_text('location', ['geoCoordinates', 'longitude']) }} as double precision) as location_longitude,
+    {{ m365_json_text('"deviceDetail"', 'deviceId') }} as device_detail_device_id,
+    {{ m365_json_text('"deviceDetail"', 'displayName') }} as device_detail_display_name,
+    {{ m365_json_text('"deviceDetail"', 'operatingSystem') }} as device_detail_operating_system,
+    {{ m365_json_text('"deviceDetail"', 'browser') }} as device_detail_browser,
+    cast({{ m365_json_text('"deviceDetail"', 'isCompliant') }} as boolean) as device_detail_is_compliant,
+    cast({{ m365_json_text('"deviceDetail"', 'isManaged') }} as boolean) as device_detail_is_managed,
+    {{ m365_json_text('"deviceDetail"', 'trustType') }} as device_detail_trust_type,
+    "riskDetail" as risk_detail,
+    "riskLevelAggregated" as risk_level_aggregated,
+    "riskLevelDuringSignIn" as risk_level_during_sign_in,
+    "riskState" as risk_state,
+    {{ m365_string_list('"riskEventTypes_v2"') }} as risk_event_types,
+    "userAgent" as user_agent
+from source

@@ -1,0 +1,2 @@
+-- Teams chats, calls and meetings per user. Names are concealed (32 hex characters, names_concealed) unless the tenant's report settings reveal them.
+{{ m365_usage_staging('usage_teams_user_activity_user_detail', keys=['user_principal_name']) }}
