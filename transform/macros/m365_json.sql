@@ -100,3 +100,8 @@
 {% macro duckdb__m365_json_path(expr, key) -%}
     (cast({{ expr }} as json) -> '$.{{ key }}')
 {%- endmacro %}
+
+{#- An aggregate: the distinct non-null values of a text expression, sorted and comma-separated. -#}
+{% macro m365_agg_list(expr, separator=', ') -%}
+    string_agg(distinct {{ expr }}, '{{ separator }}' order by {{ expr }})
+{%- endmacro %}

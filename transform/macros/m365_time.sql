@@ -7,19 +7,19 @@
 
 {% macro default__m365_timestamp(column) -%}
     case
-        when {{ column }} is null then null
-        when cast({{ column }} as text) ~ '\d:\d\d(:\d\d(\.\d+)?)?\s*(Z|z|[+-]\d\d(:?\d\d)?)$'
-            then cast(cast({{ column }} as text) as timestamptz)
-        else cast(cast({{ column }} as text) || '+00' as timestamptz)
+        when ({{ column }}) is null then null
+        when cast(({{ column }}) as text) ~ '\d:\d\d(:\d\d(\.\d+)?)?\s*(Z|z|[+-]\d\d(:?\d\d)?)$'
+            then cast(cast(({{ column }}) as text) as timestamptz)
+        else cast(cast(({{ column }}) as text) || '+00' as timestamptz)
     end
 {%- endmacro %}
 
 {% macro duckdb__m365_timestamp(column) -%}
     case
-        when {{ column }} is null then null
-        when regexp_matches(cast({{ column }} as varchar), '\d:\d\d(:\d\d(\.\d+)?)?\s*(Z|z|[+-]\d\d(:?\d\d)?)$')
-            then cast(replace(replace(cast({{ column }} as varchar), 'Z', '+00'), 'z', '+00') as timestamptz)
-        else cast(cast({{ column }} as varchar) || '+00' as timestamptz)
+        when ({{ column }}) is null then null
+        when regexp_matches(cast(({{ column }}) as varchar), '\d:\d\d(:\d\d(\.\d+)?)?\s*(Z|z|[+-]\d\d(:?\d\d)?)$')
+            then cast(replace(replace(cast(({{ column }}) as varchar), 'Z', '+00'), 'z', '+00') as timestamptz)
+        else cast(cast(({{ column }}) as varchar) || '+00' as timestamptz)
     end
 {%- endmacro %}
 
@@ -63,4 +63,9 @@
 {#- The largest non-null value of several expressions (null when all are null). -#}
 {% macro m365_greatest(expressions) -%}
     greatest({{ expressions | join(', ') }})
+{%- endmacro %}
+
+{#- A date as the timestamp of its midnight UTC. -#}
+{% macro m365_date_to_timestamp(column) -%}
+    {{ m365_timestamp("cast(" ~ column ~ " as " ~ dbt.type_string() ~ ") || 'T00:00:00Z'") }}
 {%- endmacro %}
