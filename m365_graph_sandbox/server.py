@@ -60,6 +60,10 @@ DEFAULT_PERMISSIONS = frozenset(
         # breadth endpoints (routes/breadth.py)
         "RoleEligibilitySchedule.Read.Directory",
         "Policy.Read.All",
+        "DeviceManagementApps.Read.All",
+        "SecurityEvents.Read.All",
+        "IdentityRiskyUser.Read.All",
+        "ServiceHealth.Read.All",
     }
 )
 

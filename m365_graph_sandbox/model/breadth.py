@@ -34,15 +34,25 @@ change earlier ones. Shapes follow the v1.0 resources (structural properties: ``
   templates and named locations; ``state`` enabled / disabled / enabledForReportingButNotEnforced. Empty in a
   tenant without premium: Conditional Access needs Entra ID P1 (learn.microsoft.com/entra/identity/
   conditional-access/overview, "License requirements"), so a Free tenant has no policies to list.
+
+Batch 2 (:func:`build_more`; dates relative to the activity logs' clock: ``tenant.now`` or the real clock):
+``registration_details`` (userRegistrationDetails per enabled user, learn.microsoft.com/graph/api/resources/
+userregistrationdetails; ``isAdmin`` = a role member), ``mobile_apps`` (Intune mobileApp derived types,
+learn.microsoft.com/graph/api/resources/intune-apps-mobileapp), ``secure_scores`` (one secureScore per day for
+90 days, newest first, learn.microsoft.com/graph/api/resources/securescore) and ``control_profiles`` (20
+secureScoreControlProfile), ``risky_users`` (riskyUser, learn.microsoft.com/graph/api/resources/riskyuser),
+``service_issues`` (serviceHealthIssue, learn.microsoft.com/graph/api/resources/servicehealthissue) and users'
+``licenseAssignmentStates`` with a licensing group (:func:`_license_states`).
 """
 
 from __future__ import annotations
 
 import base64
+import time
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from .tenant import new_guid
+from .tenant import iso, new_guid
 
 if TYPE_CHECKING:
     from .tenant import Tenant
@@ -165,6 +175,7 @@ def build(tenant: Tenant) -> None:
     _subscriptions(tenant)
     _roles(tenant)
     _conditional_access(tenant)
+    build_more(tenant)
 
 
 # -- group owners ----------------------------------------------------------------------------------
@@ -525,3 +536,498 @@ def _conditional_access(tenant: Tenant) -> None:
             }
         )
     tenant.ca_policies = policies
+
+
+# == batch 2: reports, Intune apps, security, risk, service health, licence states ==================
+
+_MS_VENDOR = {
+    "provider": "SecureScore",
+    "providerVersion": None,
+    "subProvider": None,
+    "vendor": "Microsoft",
+}
+
+#: Secure Score controls: (id, title, category, service, maxScore, actionType, tier, cost, userImpact, threats)
+CONTROLS: list[tuple[str, str, str, str, float, str, str, str, str, list[str]]] = [
+    ("AdminMFAV2", "Ensure multifactor authentication is enabled for all users in administrative roles",
+     "Identity", "AzureAD", 10.0, "Config", "Core", "Low", "Low", ["Account Breach", "Elevation of Privilege"]),
+    ("MFARegistrationV2", "Ensure multifactor authentication is enabled for all users",
+     "Identity", "AzureAD", 9.0, "Config", "Core", "Moderate", "Moderate", ["Account Breach", "Password Cracking"]),
+    ("BlockLegacyAuthentication", "Enable Conditional Access policies to block legacy authentication",
+     "Identity", "AzureAD", 8.0, "Config", "Core", "Moderate", "Moderate", ["Password Spray", "Account Breach"]),
+    ("SelfServicePasswordReset", "Enable self-service password reset",
+     "Identity", "AzureAD", 1.0, "Config", "Core", "Low", "Low", ["Account Breach"]),
+    ("OneAdmin", "Designate more than one global admin",
+     "Identity", "AzureAD", 1.0, "Config", "Core", "Low", "Low", ["Account Breach"]),
+    ("RoleOverlap", "Use least privileged administrative roles",
+     "Identity", "AzureAD", 1.0, "Review", "Core", "Low", "Low", ["Elevation of Privilege"]),
+    ("IntegratedApps", "Do not allow users to grant consent to unreliable applications",
+     "Apps", "AzureAD", 4.0, "Config", "Defense in Depth", "Moderate", "Moderate", ["Malicious Consent"]),
+    ("UserRiskPolicy", "Turn on user risk policy",
+     "Identity", "AzureAD", 7.0, "Config", "Advanced", "Moderate", "Moderate", ["Account Breach"]),
+    ("SigninRiskPolicy", "Turn on sign-in risk policy",
+     "Identity", "AzureAD", 7.0, "Config", "Advanced", "Moderate", "Moderate", ["Password Spray", "Account Breach"]),
+    ("PWAgePolicyNew", "Set the password expiration policy to never expire",
+     "Identity", "AzureAD", 8.0, "Config", "Core", "Low", "Low", ["Password Cracking"]),
+    ("aad_admin_accounts_separate_unassigned_cloud_only", "Ensure administrative accounts are separate and cloud-only",
+     "Identity", "AzureAD", 3.0, "Review", "Defense in Depth", "Moderate", "Moderate", ["Elevation of Privilege"]),
+    ("mdo_safelinksforOfficeApps", "Turn on Safe Links for Office applications",
+     "Apps", "MDO", 9.0, "Config", "Core", "Low", "Low", ["Phishing", "Malware"]),
+    ("mdo_safeattachments", "Turn on Safe Attachments in block mode",
+     "Apps", "MDO", 8.0, "Config", "Core", "Low", "Low", ["Malware"]),
+    ("mdo_atpprotection", "Turn on Microsoft Defender for Office 365 in SharePoint, OneDrive, and Microsoft Teams",
+     "Apps", "MDO", 8.0, "Config", "Core", "Low", "Low", ["Malware"]),
+    ("DLPEnabled", "Apply Data Loss Prevention policies",
+     "Data", "IP", 20.0, "Config", "Advanced", "Moderate", "Moderate", ["Data Exfiltration", "Data Spillage"]),
+    ("CustomerLockBoxEnabled", "Turn on customer lockbox feature",
+     "Data", "EXO", 1.0, "Config", "Defense in Depth", "Low", "Low", ["Data Exfiltration"]),
+    ("exo_mailtipsenabled", "Ensure MailTips are enabled for end users",
+     "Data", "EXO", 2.0, "Config", "Defense in Depth", "Low", "Low", ["Data Spillage"]),
+    ("spo_idle_session_timeout", "Sign out inactive users in SharePoint Online",
+     "Data", "SPO", 3.0, "Config", "Defense in Depth", "Low", "Moderate", ["Account Breach"]),
+    ("meeting_restrictanonymousjoin_v1", "Only invited users should be automatically admitted to Teams meetings",
+     "Apps", "Teams", 2.0, "Config", "Defense in Depth", "Low", "Moderate", ["Data Spillage"]),
+    ("mip_sensitivitylabelspolicies", "Publish M365 sensitivity label data classification policies",
+     "Data", "IP", 5.0, "Config", "Advanced", "Moderate", "Moderate", ["Data Exfiltration"]),
+]  # fmt: skip
+
+#: Intune apps: (@odata.type leaf, displayName, publisher, description, owner/developer)
+MOBILE_APPS: list[tuple[str, str, str, str]] = [
+    ("win32LobApp", "7-Zip", "Igor Pavlov", "File archiver with a high compression ratio."),
+    ("win32LobApp", "Notepad++", "Notepad++ Team", "Source code editor."),
+    ("win32LobApp", "Company VPN Client", "{company}", "The corporate VPN client."),
+    ("windowsMobileMSI", "Line-of-business Agent", "{company}", "Inventory agent (MSI)."),
+    ("officeSuiteApp", "Microsoft 365 Apps for enterprise", "Microsoft", "Word, Excel, PowerPoint, Outlook, Teams."),
+    ("microsoftStoreForBusinessApp", "Company Portal", "Microsoft Corporation", "Intune Company Portal."),
+    ("winGetApp", "Microsoft PowerToys", "Microsoft Corporation", "Windows system utilities."),
+    ("iosStoreApp", "Microsoft Authenticator", "Microsoft Corporation", "Sign-in approvals and codes."),
+    ("iosStoreApp", "Microsoft Teams", "Microsoft Corporation", "Chat, meetings and calls."),
+    ("iosVppApp", "Microsoft Outlook", "Microsoft Corporation", "Mail and calendar (volume purchase)."),
+    ("managedIOSStoreApp", "Microsoft Edge", "Microsoft Corporation", "Managed browser."),
+    ("androidManagedStoreApp", "Microsoft Authenticator", "Microsoft Corporation", "Sign-in approvals and codes."),
+    ("androidManagedStoreApp", "Microsoft Intune", "Microsoft Corporation", "Android Enterprise device management."),
+    ("androidStoreApp", "Microsoft Teams", "Microsoft Corporation", "Chat, meetings and calls."),
+    ("managedAndroidStoreApp", "Microsoft Outlook", "Microsoft Corporation", "Managed mail client."),
+    ("macOSOfficeSuiteApp", "Microsoft 365 Apps for Mac", "Microsoft", "Office for macOS."),
+    ("macOSLobApp", "Company Printer Driver", "{company}", "Printer driver package."),
+    ("webApp", "Expense portal", "{company}", "Link to the expense system."),
+    ("webApp", "HR self-service", "{company}", "Link to the HR portal."),
+]  # fmt: skip
+
+_SERVICES = [
+    (
+        "EX",
+        "Exchange Online",
+        ["E-Mail and calendar access", "Mail flow"],
+        ["Sending mail", "Outlook on the web"],
+    ),
+    ("SP", "SharePoint Online", ["SharePoint Features", "Site access"], ["Search", "Sites"]),
+    ("TM", "Microsoft Teams", ["Teams Components", "Meetings"], ["Chat", "Meetings"]),
+    (
+        "MO",
+        "Microsoft 365 suite",
+        ["Administration", "Portal"],
+        ["Microsoft 365 admin center", "Sign-in"],
+    ),
+    ("OD", "OneDrive for Business", ["OneDrive for Business Features"], ["Sync", "Sharing"]),
+    ("IT", "Microsoft Intune", ["Device management"], ["Policy deployment", "Enrollment"]),
+    ("AAD", "Microsoft Entra", ["Authentication"], ["Multi-factor authentication", "Sign-in"]),
+]
+_METHODS = [
+    (["microsoftAuthenticatorPush", "softwareOneTimePasscode"], "push", ["push"]),
+    (["microsoftAuthenticatorPush", "mobilePhone"], "push", ["push"]),
+    (["mobilePhone"], "sms", ["sms"]),
+    (["mobilePhone", "email"], "voiceMobile", ["voiceMobile"]),
+    (["windowsHelloForBusiness", "microsoftAuthenticatorPush"], "push", ["push"]),
+    (
+        ["fido2SecurityKey", "microsoftAuthenticatorPush", "softwareOneTimePasscode"],
+        "push",
+        ["Fido2"],
+    ),
+    (["email"], "none", []),
+]
+_PASSWORDLESS = {"windowsHelloForBusiness", "fido2SecurityKey", "passKeyDeviceBound"}
+_E3 = "6fd2c87f-b296-42f0-b197-1e91e994b900"
+_E5 = "06ebc4ee-1bb5-47dd-8120-11324bc54e06"
+
+
+def build_more(tenant: Tenant) -> None:
+    """Batch 2 areas (called from :func:`build`, after the batch 1 areas)."""
+    clock = float(tenant.now) if tenant.now is not None else time.time()
+    _registration(tenant, clock)
+    _mobile_apps(tenant)
+    _secure_scores(tenant, clock)
+    _risky_users(tenant, clock)
+    _service_issues(tenant, clock)
+    _license_states(tenant)
+
+
+def _registration(tenant: Tenant, clock: float) -> None:
+    rng = tenant.rng_for("breadth.registration")
+    admins = {r["id"] for refs in tenant.role_members.values() for r in refs}
+    stamp = iso(clock - 3600 * (1 + rng.random()))
+    out: list[dict[str, Any]] = []
+    random = rng.random
+    for user in tenant.users:
+        if not user["accountEnabled"]:
+            continue  # "This method doesn't work for disabled users"
+        admin = user["id"] in admins
+        guest = user["userType"] == "Guest"
+        r = random()
+        if admin:
+            methods, preferred, system = _METHODS[5 if r < 0.3 else 0]
+        elif guest:
+            methods, preferred, system = ([], "none", []) if r < 0.7 else _METHODS[6]
+        elif r < 0.18:
+            methods, preferred, system = [], "none", []
+        else:
+            methods, preferred, system = _METHODS[int(random() * 6)]
+        mfa = any(m != "email" for m in methods)
+        sspr_enabled = not guest and tenant.premium
+        sspr_registered = any(
+            m in {"mobilePhone", "email", "microsoftAuthenticatorPush"} for m in methods
+        )
+        out.append(
+            {
+                "isAdmin": admin,
+                "isMfaCapable": mfa,
+                "isMfaRegistered": mfa,
+                "isPasswordlessCapable": any(m in _PASSWORDLESS for m in methods),
+                "isSsprCapable": sspr_enabled and sspr_registered,
+                "isSsprEnabled": sspr_enabled,
+                "isSsprRegistered": sspr_registered,
+                "isSystemPreferredAuthenticationMethodEnabled": True,
+                "lastUpdatedDateTime": stamp,
+                "methodsRegistered": methods,
+                "systemPreferredAuthenticationMethods": system,
+                "userDisplayName": user["displayName"],
+                "userPreferredMethodForSecondaryAuthentication": preferred,
+                "userPrincipalName": user["userPrincipalName"],
+                "userType": "guest" if guest else "member",
+                "id": user["id"],
+            }
+        )
+    tenant.registration_details = out
+
+
+def _mobile_apps(tenant: Tenant) -> None:
+    rng = tenant.rng_for("breadth.mobileApps")
+    apps: list[dict[str, Any]] = []
+    for kind, name, publisher, description in MOBILE_APPS:
+        created = rng.randint(30, 900) * 86400 + rng.randint(0, 86399)
+        publisher = publisher.replace("{company}", tenant.company)
+        store = kind.endswith("StoreApp") or kind in {"iosVppApp", "microsoftStoreForBusinessApp"}
+        apps.append(
+            {
+                "@odata.type": f"#microsoft.graph.{kind}",
+                "createdDateTime": tenant.iso(created),
+                "description": description,
+                "developer": publisher if not store else "",
+                "displayName": name,
+                "informationUrl": None
+                if kind == "webApp"
+                else f"https://www.example.com/{kind}/{len(apps)}",
+                "isFeatured": rng.random() < 0.2,
+                "largeIcon": None,
+                "lastModifiedDateTime": tenant.iso(created - rng.randint(0, 29) * 86400),
+                "notes": None,
+                "owner": publisher if publisher == tenant.company else "",
+                "privacyInformationUrl": None
+                if kind == "webApp"
+                else "https://privacy.microsoft.com/",
+                "publisher": publisher,
+                "publishingState": "published" if rng.random() < 0.95 else "processing",
+                "id": new_guid(rng),
+            }
+        )
+    tenant.mobile_apps = apps
+
+
+def _secure_scores(tenant: Tenant, clock: float) -> None:
+    rng = tenant.rng_for("breadth.secureScores")
+    profiles: list[dict[str, Any]] = []
+    for rank, (
+        cid,
+        title,
+        category,
+        service,
+        max_score,
+        action,
+        tier,
+        cost,
+        impact,
+        threats,
+    ) in enumerate(CONTROLS, start=1):
+        profiles.append(
+            {
+                "actionType": action,
+                "actionUrl": "https://security.microsoft.com/securescore",
+                "azureTenantId": tenant.tenant_id,
+                "complianceInformation": [
+                    {
+                        "certificationName": "ISO 27001:2013",
+                        "certificationControls": [
+                            {"name": f"A.9.{rank % 5 + 1}.{rank % 3 + 1}", "url": ""}
+                        ],
+                    }
+                ],
+                "controlCategory": category,
+                "controlStateUpdates": [
+                    {
+                        "assignedTo": None,
+                        "comment": None,
+                        "state": "Default",
+                        "updatedBy": None,
+                        "updatedDateTime": tenant.iso(rng.randint(30, 400) * 86400),
+                    }
+                ],
+                "deprecated": False,
+                "implementationCost": cost,
+                "lastModifiedDateTime": None,
+                "maxScore": max_score,
+                "rank": rank,
+                "remediation": f"{title}.",
+                "remediationImpact": f"This change will have a {impact.lower()} impact on your users.",
+                "service": service,
+                "threats": threats,
+                "tier": tier,
+                "title": title,
+                "userImpact": impact,
+                "vendorInformation": dict(_MS_VENDOR),
+                "id": cid,
+            }
+        )
+    tenant.control_profiles = profiles
+    licensed = sum(1 for u in tenant.users if u["assignedLicenses"])
+    active = sum(1 for u in tenant.users if u["accountEnabled"] and u["userType"] == "Member")
+    services = ["HasExchange", "HasSharePoint", "HasOD4B", "HasCloudAppSecurity", "HasInTune"]
+    if tenant.premium:
+        services.append("HasAzureADPremium")
+    max_total = sum(p["maxScore"] for p in profiles)
+    # each control's share of its maximum, improving slowly over the 90 days (newest last here)
+    start = [rng.random() * 0.6 for _ in profiles]
+    today = int(clock // 86400) * 86400
+    scores: list[dict[str, Any]] = []
+    for back in range(90, 0, -1):
+        day = today - back * 86400
+        progress = (90 - back) / 90
+        controls: list[dict[str, Any]] = []
+        for profile, base in zip(profiles, start, strict=True):
+            share = min(1.0, base + progress * 0.3)
+            score = round(profile["maxScore"] * share, 2)
+            controls.append(
+                {
+                    "controlCategory": profile["controlCategory"],
+                    "controlName": profile["id"],
+                    "description": profile["title"],
+                    "score": score,
+                }
+            )
+        date = time.strftime("%Y-%m-%d", time.gmtime(day))
+        scores.append(
+            {
+                "activeUserCount": active,
+                "averageComparativeScores": [
+                    {"basis": "AllTenants", "averageScore": round(max_total * 0.42, 2)},
+                    {"basis": "TotalSeats", "averageScore": round(max_total * 0.47, 2)},
+                    {"basis": "IndustryTypes", "averageScore": round(max_total * 0.45, 2)},
+                ],
+                "azureTenantId": tenant.tenant_id,
+                "controlScores": controls,
+                "createdDateTime": iso(day + 3600 * 2 + 60 * 17),
+                "currentScore": round(sum(c["score"] for c in controls), 2),
+                "enabledServices": services,
+                "licensedUserCount": licensed,
+                "maxScore": max_total,
+                "vendorInformation": dict(_MS_VENDOR),
+                "id": f"{tenant.tenant_id}_{date}",
+            }
+        )
+    scores.reverse()  # newest first, as Graph lists them
+    tenant.secure_scores = scores
+
+
+def _risky_users(tenant: Tenant, clock: float) -> None:
+    rng = tenant.rng_for("breadth.riskyUsers")
+    members = [u for u in tenant.users if u["userType"] == "Member"]
+    picked = rng.sample(members, min(len(members), max(3, len(tenant.users) // 30)))
+    out: list[dict[str, Any]] = []
+    for i, user in enumerate(picked):
+        state = ["atRisk", "atRisk", "remediated", "dismissed", "confirmedCompromised"][i % 5]
+        level, detail = {
+            "atRisk": (rng.choice(["low", "medium", "high"]), "none"),
+            "remediated": ("none", "userPerformedSecuredPasswordChange"),
+            "dismissed": ("none", "adminDismissedAllRiskForUser"),
+            "confirmedCompromised": ("high", "adminConfirmedUserCompromised"),
+        }[state]
+        out.append(
+            {
+                "isDeleted": False,
+                "isProcessing": False,
+                "riskDetail": detail,
+                "riskLastUpdatedDateTime": iso(clock - rng.randint(3600, 80 * 86400)),
+                "riskLevel": level,
+                "riskState": state,
+                "userDisplayName": user["displayName"],
+                "userPrincipalName": user["userPrincipalName"],
+                "id": user["id"],
+            }
+        )
+    out.sort(key=lambda r: r["riskLastUpdatedDateTime"], reverse=True)
+    tenant.risky_users = out
+
+
+def _service_issues(tenant: Tenant, clock: float) -> None:
+    rng = tenant.rng_for("breadth.serviceIssues")
+    issues: list[dict[str, Any]] = []
+    for i in range(18):
+        prefix, service, groups, features = _SERVICES[i % len(_SERVICES)]
+        start = clock - rng.randint(1, 60) * 86400 - rng.randint(0, 86399)
+        resolved = i % 6 != 0
+        incident = rng.random() < 0.5
+        end = start + rng.randint(1, 30) * 3600 if resolved else None
+        modified = (end or clock - rng.randint(600, 7200)) + rng.randint(600, 5400)
+        modified = min(modified, clock - 60)
+        feature = rng.choice(features)
+        title = f"Some users may experience issues with {feature.lower()} in {service}"
+        posts = [
+            {
+                "createdDateTime": iso(start + 1800),
+                "postType": "regular",
+                "description": {
+                    "contentType": "html",
+                    "content": f"Title: {title}<br><br>User impact: Users may be unable to use {feature.lower()}.",
+                },
+            }
+        ]
+        if resolved:
+            posts.append(
+                {
+                    "createdDateTime": iso(min(modified, (end or start) + 900)),
+                    "postType": "regular",
+                    "description": {
+                        "contentType": "html",
+                        "content": "Final status: We've confirmed that the issue is resolved.",
+                    },
+                }
+            )
+        issues.append(
+            {
+                "classification": "incident" if incident else "advisory",
+                "feature": feature,
+                "featureGroup": rng.choice(groups),
+                "impactDescription": f"Users may be unable to use {feature.lower()}.",
+                "isResolved": resolved,
+                "origin": "microsoft",
+                "posts": posts,
+                "service": service,
+                "status": "serviceRestored"
+                if resolved
+                else rng.choice(
+                    ["investigating", "serviceDegradation", "restoringService", "extendedRecovery"]
+                ),
+                "details": [{"name": "NotifyInApp", "value": "True" if incident else "False"}],
+                "endDateTime": None if end is None else iso(end),
+                "lastModifiedDateTime": iso(modified),
+                "startDateTime": iso(start),
+                "title": title,
+                "id": f"{prefix}{rng.randint(100000, 999999)}",
+            }
+        )
+    issues.sort(key=lambda x: x["startDateTime"], reverse=True)
+    tenant.service_issues = issues
+
+
+def _license_states(tenant: Tenant) -> None:
+    """Users' ``licenseAssignmentStates`` (one per assigned licence), a licensing group, and two errors.
+
+    learn.microsoft.com/graph/api/resources/licenseassignmentstate: ``assignedByGroup`` null for a direct
+    assignment, else the group's id; ``state`` Active / ActiveWithError / Disabled / Error; ``error`` None /
+    CountViolation / MutuallyExclusiveViolation / DependencyViolation / ProhibitedInUsageLocationViolation /
+    UniquenessViolation / Others. Group-based licensing: the group's ``assignedLicenses`` lists the SKU and its
+    user members holding the SKU inherit it (learn.microsoft.com/entra/identity/users/licensing-groups-assign);
+    a member the SKU cannot be given keeps a state in ``Error`` and no ``assignedLicenses`` entry for it
+    (…/licensing-groups-resolve-problems).
+    """
+    rng = tenant.rng_for("breadth.licenseStates")
+    shared: dict[int, list[dict[str, Any]]] = {}
+    with_e3: set[int] = set()  # ids of the (shared) assignedLicenses lists holding E3
+    for group in tenant.groups:
+        group.setdefault("assignedLicenses", [])
+    for user in tenant.users:
+        licenses = user["assignedLicenses"]
+        if not licenses:
+            user["licenseAssignmentStates"] = []
+            continue
+        key = id(licenses)
+        states = shared.get(key)
+        if states is None:
+            when = (
+                user["assignedPlans"][0]["assignedDateTime"]
+                if user["assignedPlans"]
+                else user["createdDateTime"]
+            )
+            states = shared[key] = [
+                {
+                    "assignedByGroup": None,
+                    "disabledPlans": lic["disabledPlans"],
+                    "error": "None",
+                    "lastUpdatedDateTime": when,
+                    "skuId": lic["skuId"],
+                    "state": "Active",
+                }
+                for lic in licenses
+            ]
+            if any(lic["skuId"] == _E3 for lic in licenses):
+                with_e3.add(key)
+        user["licenseAssignmentStates"] = states
+    # one cloud security group (not the first: churn copies the first one's shape) assigns E3
+    candidates = [
+        g for g in tenant.groups
+        if g["securityEnabled"] and not g["mailEnabled"] and not g["groupTypes"] and not g["onPremisesSyncEnabled"]
+    ]  # fmt: skip
+    if len(candidates) < 2 or tenant.sku(_E3) is None:
+        tenant.licensing_group = None
+        return
+    group = candidates[1]
+    tenant.licensing_group = group["id"]
+    group["displayName"] = "Licensing - Microsoft 365 E3"
+    group["assignedLicenses"] = [{"disabledPlans": [], "skuId": _E3}]
+    # its members: E3 holders (their E3 comes from the group) and two users it cannot be given to
+    members: list[dict[str, str]] = []
+    tenant.memberships[group["id"]] = members
+    member_ids: set[str] = set()
+    holders = [u for u in tenant.users if id(u["assignedLicenses"]) in with_e3]
+    for user in rng.sample(holders, min(len(holders), 8)):
+        members.append(tenant.ref(user["id"]))
+        member_ids.add(user["id"])
+    others = [
+        u for u in tenant.users
+        if u["userType"] == "Member" and u["accountEnabled"] and id(u["assignedLicenses"]) not in with_e3
+    ]  # fmt: skip
+    for user in rng.sample(others, min(len(others), 2)):
+        if user["id"] not in member_ids:
+            members.append(tenant.ref(user["id"]))
+            member_ids.add(user["id"])
+    for ref in members:
+        member = tenant.user(ref["id"])
+        if member is None:
+            continue
+        states = [dict(s) for s in member["licenseAssignmentStates"]]
+        e3 = next((s for s in states if s["skuId"] == _E3), None)
+        if e3 is not None:
+            e3["assignedByGroup"] = group["id"]
+        else:
+            e5 = any(lic["skuId"] == _E5 for lic in member["assignedLicenses"])
+            error = "MutuallyExclusiveViolation" if e5 else "CountViolation"
+            states.append(
+                {
+                    "assignedByGroup": group["id"],
+                    "disabledPlans": [],
+                    "error": error,
+                    "lastUpdatedDateTime": tenant.iso(rng.randint(1, 20) * 86400),
+                    "skuId": _E3,
+                    "state": "Error",
+                }
+            )
+        member["licenseAssignmentStates"] = states

@@ -265,6 +265,7 @@ def _users(tenant: Tenant, rng: Any) -> None:
             )
         user["assignedLicenses"] = []
         user["assignedPlans"] = []
+        user["licenseAssignmentStates"] = []  # filled by model/breadth.py from the licences
         users.append(user)
         ages.append(age)
         register("user", user)

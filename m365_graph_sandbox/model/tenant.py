@@ -88,6 +88,13 @@ class Tenant:
     administrative_units: list[str]
     named_locations: list[dict[str, Any]]
     ca_policies: list[dict[str, Any]]
+    registration_details: list[dict[str, Any]]
+    mobile_apps: list[dict[str, Any]]
+    secure_scores: list[dict[str, Any]]
+    control_profiles: list[dict[str, Any]]
+    risky_users: list[dict[str, Any]]
+    service_issues: list[dict[str, Any]]
+    licensing_group: str | None
     # reports
     report_options: ReportOptions
     usage: UsageData

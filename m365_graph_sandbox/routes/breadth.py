@@ -45,6 +45,32 @@ not found for the segment" through the route's ``entity``):
   and, without ``$select``, the properties of its own type. ``$select`` names properties of
   ``namedLocation`` (derived ones need a cast: 400, as Graph validates against the collection's type).
 
+- ``GET /reports/authenticationMethods/userRegistrationDetails`` (learn.microsoft.com/graph/api/
+  authenticationmethodsroot-list-userregistrationdetails): AuditLog.Read.All (UserAuthenticationMethod.Read.All
+  higher); "supports only the ``$filter`` and ``$orderBy``" (filterable properties: the page's table, ``eq``;
+  ``startswith`` on the names); "doesn't work for disabled users" (they are not listed). Entra ID P1/P2: a Free
+  tenant answers 403 ``Authentication_RequestFromNonPremiumTenantOrB2CTenant`` "Neither tenant is B2C or
+  tenant doesn't have premium license" (seen on the registration-details reports: microsoftgraph/
+  microsoft-graph-docs-contrib issue 3581; UNVERIFIED for this v1.0 endpoint). Page size UNVERIFIED.
+- ``GET /deviceAppManagement/mobileApps`` (learn.microsoft.com/graph/api/intune-apps-mobileapp-list):
+  DeviceManagementApps.Read.All, DeviceManagementApps.ReadWrite.All; "requires an active Intune license"
+  (``intune=False``: routes/devices.py's 400); Intune's options and 1000-item pages (routes/devices.py). Items
+  carry their derived ``@odata.type``; the metadata file has ``mobileApp`` only, so only its properties are
+  served and selectable.
+- ``GET /security/secureScores`` and ``/security/secureScoreControlProfiles`` (learn.microsoft.com/graph/
+  api/security-list-securescores, security-list-securescorecontrolprofiles): SecurityEvents.Read.All,
+  SecurityEvents.ReadWrite.All; "supports ... ``$count``, ``$filter``, ``$skip``, ``$top``" (no ``$select``);
+  available in the global and US Government clouds ("global-us" include; absent from the China metadata:
+  400 segment).
+- ``GET /identityProtection/riskyUsers`` (learn.microsoft.com/graph/api/riskyuser-list):
+  IdentityRiskyUser.Read.All; "supports the ``$filter`` and ``$select`` ... The maximum page size with ``$top``
+  is 500"; not in China. "Using the riskyUsers API requires a Microsoft Entra ID P2 license" (riskyuser
+  resource page): ``premium=False`` → the 403 above (exact answer UNVERIFIED).
+- ``GET /admin/serviceAnnouncement/issues`` (learn.microsoft.com/graph/api/serviceannouncement-list-issues):
+  ServiceHealth.Read.All; "supports the OData query parameters"; "default page size is 100",
+  ``Prefer: odata.maxpagesize`` up to 1000; the example's nextLink is ``…/issues?$skip=100``, so nextLinks
+  carry ``$skip``.
+
 Page sizes not stated by a page are UNVERIFIED: the sandbox uses the directory's 100 (``$top`` ≤ 999).
 """
 
@@ -53,11 +79,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, urlencode
 
 import msgspec
 
 from ..server import GraphError, Request, Response, RouteTable, bad_request
 from .apps import ROLE_READ
+from .devices import INTUNE_OPTIONS, INTUNE_PAGE, _intune
 from .directory import directory_objects
 from .odata import (
     EntityType,
@@ -106,6 +134,8 @@ ROLE_ASSIGNMENT_PAGE = 100
 #: default page of collections whose page does not state one (UNVERIFIED: the directory's 100)
 DEFAULT_PAGE = 100
 
+_MAXPAGESIZE = re.compile(r"odata\.maxpagesize\s*=\s*(\d+)", re.IGNORECASE)
+_LAMBDA = re.compile(r"/any\(\s*(\w+)\s*:", re.IGNORECASE)
 _IN = re.compile(r"(?P<prop>[A-Za-z][\w]*)\s+in\s+\((?P<vals>[^)]*)\)", re.IGNORECASE)
 _OPERAND = re.compile(r"(?P<prop>[A-Za-z][\w/]*)\s+(?P<op>eq|ne|ge|le|gt|lt|in)\s", re.IGNORECASE)
 
@@ -126,8 +156,11 @@ def filtered(
     items: Sequence[dict], expr: str, etype: EntityType, rules: dict[str, frozenset[str]]
 ) -> list[dict]:
     """Items matching ``expr``; only the documented properties and operators (``rules``) are accepted."""
+    lambdas = {v.lower() for v in _LAMBDA.findall(expr)}
     for m in _OPERAND.finditer(expr):
         prop, op = m.group("prop"), m.group("op").lower()
+        if prop.lower() in lambdas:
+            continue  # the range variable of prop/any(x: x eq ...)
         canonical = etype.by_lower.get(prop.lower())
         if canonical is None:
             raise bad_request(
@@ -155,11 +188,15 @@ def listing(
     max_top: int = 999,
     default_top: int = DEFAULT_PAGE,
     typed: Callable[[dict], EntityType] | None = None,
+    skip_links: bool = False,
+    max_page_preference: int | None = None,
 ) -> Response:
     """One page of a non-directory collection: documented options only, Graph's paging (odata helpers).
 
     ``typed`` gives a derived item's own type: the item then carries ``@odata.type`` and, without
-    ``$select``, that type's properties.
+    ``$select``, that type's properties. ``skip_links``: nextLinks carry ``$skip=<next offset>`` (as the
+    service-communications API shows them) instead of a ``$skiptoken``. ``max_page_preference``: a
+    ``Prefer: odata.maxpagesize=N`` header is honoured up to that size (``Preference-Applied`` echoes it).
     """
     check_options(req, allowed)
     fields = select_fields(req, [etype])
@@ -184,10 +221,18 @@ def listing(
             reverse=direction.strip().lower() == "desc",
         )
     skip_raw = q.get("$skip")
+    skip = 0
     if skip_raw is not None:
         if not skip_raw.isdigit():
             raise bad_request(f"Invalid value for $skip: '{skip_raw}'.", "BadRequest")
-        result = result[int(skip_raw) :]
+        skip = int(skip_raw)
+        result = result[skip:]
+    headers: dict[str, str] = {}
+    if max_page_preference is not None and top is None:
+        prefer = _MAXPAGESIZE.search(req.headers.get("Prefer") or "")
+        if prefer is not None and int(prefer.group(1)) >= 1:
+            default_top = min(int(prefer.group(1)), max_page_preference)
+            headers["Preference-Applied"] = f"odata.maxpagesize={default_top}"
     offset, empty = 0, False
     token = req.query.get("$skiptoken")
     if token is not None:
@@ -198,10 +243,13 @@ def listing(
     if empty:
         body["@odata.nextLink"] = next_link(server, req, offset, False)
         body["value"] = []
-        return Response(200, _encode(body))
+        return Response(200, _encode(body), headers)
     end = offset + (top or default_top)
     if end < len(result):
-        body["@odata.nextLink"] = next_link(server, req, end, server.empty_pages)
+        if skip_links:
+            body["@odata.nextLink"] = _skip_link(server, req, skip + end)
+        else:
+            body["@odata.nextLink"] = next_link(server, req, end, server.empty_pages)
     project = projector(etype, fields)
     if typed is None:
         body["value"] = [project(o) for o in result[offset:end]]
@@ -211,7 +259,15 @@ def listing(
             own = project if fields is not None else projector(typed(o), None)
             page.append({"@odata.type": o["@odata.type"], **own(o)})
         body["value"] = page
-    return Response(200, _encode(body))
+    return Response(200, _encode(body), headers)
+
+
+def _skip_link(server: Server, req: Request, skip: int) -> str:
+    """The request's own URL with ``$skip`` set to the next offset (no ``$skiptoken``)."""
+    params = [(k, v) for k, v in req.query.items() if k.lower() not in {"$skip", "$skiptoken"}]
+    params.append(("$skip", str(skip)))
+    query = urlencode(params, safe="$,()'@:/", quote_via=quote)
+    return f"{server.base_url}{req.path}?{query}"
 
 
 def _typed(server: Server, name: str, items: Sequence[dict]) -> EntityType:
@@ -403,6 +459,194 @@ def list_named_locations(server: Server, req: Request, m: re.Match[str]) -> Resp
     )
 
 
+# -- batch 2 ---------------------------------------------------------------------------------------
+
+REGISTRATION_READ = ("AuditLog.Read.All", "UserAuthenticationMethod.Read.All")
+MOBILE_APPS_READ = ("DeviceManagementApps.Read.All", "DeviceManagementApps.ReadWrite.All")
+SECURITY_READ = ("SecurityEvents.Read.All", "SecurityEvents.ReadWrite.All")
+RISKY_USER_READ = ("IdentityRiskyUser.Read.All", "IdentityRiskyUser.ReadWrite.All")
+SERVICE_HEALTH_READ = ("ServiceHealth.Read.All",)
+
+#: userRegistrationDetails page size (not documented: UNVERIFIED)
+REGISTRATION_PAGE = 100
+#: riskyUsers: "The maximum page size with $top is 500 objects" (riskyuser-list); default UNVERIFIED
+RISKY_USERS_MAX_TOP = 500
+#: serviceAnnouncement issues: "default page size is 100", odata.maxpagesize "cannot be greater than 1000"
+ISSUES_PAGE = 100
+ISSUES_MAX_PAGE = 1000
+
+_EQ = frozenset({"eq"})
+_EQ_NE = frozenset({"eq", "ne", "in"})
+
+
+def _premium(server: Server) -> None:
+    """Entra ID P1/P2 reports and risk data on a Free tenant: the audit logs' 403 (graph.md 4)."""
+    if not server.premium:
+        raise GraphError(
+            403,
+            "Authentication_RequestFromNonPremiumTenantOrB2CTenant",
+            "Neither tenant is B2C or tenant doesn't have premium license",
+        )
+
+
+def list_registration_details(server: Server, req: Request, m: re.Match[str]) -> Response:
+    """GET /reports/authenticationMethods/userRegistrationDetails (P1/P2)."""
+    _premium(server)
+    tenant = server.tenant
+    live = tenant.objects
+    items = [r for r in tenant.registration_details if r["id"] in live]
+    return listing(
+        server,
+        req,
+        items,
+        _typed(server, "userRegistrationDetails", tenant.registration_details),
+        fragment="reports/authenticationMethods/userRegistrationDetails",
+        allowed=("$filter", "$orderby", "$skiptoken"),
+        filters={
+            "id": _EQ,
+            "isAdmin": _EQ,
+            "isMfaCapable": _EQ,
+            "isMfaRegistered": _EQ,
+            "isPasswordlessCapable": _EQ,
+            "isSsprCapable": _EQ,
+            "isSsprEnabled": _EQ,
+            "isSsprRegistered": _EQ,
+            "isSystemPreferredAuthenticationMethodEnabled": _EQ,
+            "methodsRegistered": _EQ,
+            "systemPreferredAuthenticationMethods": _EQ,
+            "userDisplayName": _EQ,
+            "userPrincipalName": _EQ,
+            "userPreferredMethodForSecondaryAuthentication": _EQ,
+            "userType": _EQ,
+            "lastUpdatedDateTime": _DATES,
+        },
+        default_top=REGISTRATION_PAGE,
+    )
+
+
+def list_mobile_apps(server: Server, req: Request, m: re.Match[str]) -> Response:
+    """GET /deviceAppManagement/mobileApps (Intune: licence, 1000 per page, ``@odata.type`` per app)."""
+    _intune(server)
+    apps = server.tenant.mobile_apps
+    base = _typed(server, "mobileApp", apps)
+    return listing(
+        server,
+        req,
+        apps,
+        base,
+        fragment="deviceAppManagement/mobileApps",
+        allowed=INTUNE_OPTIONS,
+        filters={
+            "id": _EQ_NE,
+            "displayName": _EQ_NE,
+            "publisher": _EQ_NE,
+            "isFeatured": _EQ_NE,
+            "publishingState": _EQ_NE,
+            "createdDateTime": _DATES,
+            "lastModifiedDateTime": _DATES,
+        },
+        max_top=INTUNE_PAGE,
+        default_top=INTUNE_PAGE,
+        typed=lambda obj: base,
+    )
+
+
+_SECURITY_OPTIONS = ("$count", "$filter", "$skip", "$top", "$skiptoken")
+
+
+def list_secure_scores(server: Server, req: Request, m: re.Match[str]) -> Response:
+    """GET /security/secureScores: newest first (one per day, 90 days)."""
+    items = server.tenant.secure_scores
+    return listing(
+        server,
+        req,
+        items,
+        _typed(server, "secureScore", items),
+        fragment="security/secureScores",
+        allowed=_SECURITY_OPTIONS,
+        filters={"id": _EQ, "azureTenantId": _EQ, "createdDateTime": _DATES},
+    )
+
+
+def list_control_profiles(server: Server, req: Request, m: re.Match[str]) -> Response:
+    """GET /security/secureScoreControlProfiles."""
+    items = server.tenant.control_profiles
+    return listing(
+        server,
+        req,
+        items,
+        _typed(server, "secureScoreControlProfile", items),
+        fragment="security/secureScoreControlProfiles",
+        allowed=_SECURITY_OPTIONS,
+        filters={
+            "id": _EQ,
+            "azureTenantId": _EQ,
+            "controlCategory": _EQ,
+            "service": _EQ,
+            "tier": _EQ,
+            "actionType": _EQ,
+            "deprecated": _EQ,
+        },
+    )
+
+
+def list_risky_users(server: Server, req: Request, m: re.Match[str]) -> Response:
+    """GET /identityProtection/riskyUsers (Entra ID P2)."""
+    _premium(server)
+    tenant = server.tenant
+    live = tenant.objects
+    items = [r for r in tenant.risky_users if r["id"] in live]
+    return listing(
+        server,
+        req,
+        items,
+        _typed(server, "riskyUser", tenant.risky_users),
+        fragment="identityProtection/riskyUsers",
+        allowed=("$filter", "$select", "$top", "$skiptoken"),
+        filters={
+            "id": _EQ_NE,
+            "isDeleted": _EQ,
+            "isProcessing": _EQ,
+            "riskDetail": _EQ_NE,
+            "riskLevel": _EQ_NE,
+            "riskState": _EQ_NE,
+            "riskLastUpdatedDateTime": _DATES,
+            "userDisplayName": _EQ,
+            "userPrincipalName": _EQ,
+        },
+        max_top=RISKY_USERS_MAX_TOP,
+    )
+
+
+def list_service_issues(server: Server, req: Request, m: re.Match[str]) -> Response:
+    """GET /admin/serviceAnnouncement/issues: newest first, 100 per page, ``$skip`` nextLinks."""
+    items = server.tenant.service_issues
+    return listing(
+        server,
+        req,
+        items,
+        _typed(server, "serviceHealthIssue", items),
+        fragment="admin/serviceAnnouncement/issues",
+        allowed=("$select", "$filter", "$top", "$skip", "$orderby", "$count"),
+        filters={
+            "id": _EQ_NE,
+            "service": _EQ_NE,
+            "status": _EQ_NE,
+            "classification": _EQ_NE,
+            "isResolved": _EQ,
+            "feature": _EQ_NE,
+            "featureGroup": _EQ_NE,
+            "startDateTime": _DATES,
+            "endDateTime": _DATES,
+            "lastModifiedDateTime": _DATES,
+        },
+        max_top=ISSUES_MAX_PAGE,
+        default_top=ISSUES_PAGE,
+        skip_links=True,
+        max_page_preference=ISSUES_MAX_PAGE,
+    )
+
+
 def register(table: RouteTable) -> None:
     """Breadth routes."""
     table.add(
@@ -436,4 +680,28 @@ def register(table: RouteTable) -> None:
     table.add(
         "GET", r"/v1\.0/identity/conditionalAccess/namedLocations", list_named_locations,
         permissions=POLICY_READ, entity="namedLocation",
+    )  # fmt: skip
+    table.add(
+        "GET", r"/v1\.0/reports/authenticationMethods/userRegistrationDetails", list_registration_details,
+        permissions=REGISTRATION_READ, entity="userRegistrationDetails",
+    )  # fmt: skip
+    table.add(
+        "GET", r"/v1\.0/deviceAppManagement/mobileApps", list_mobile_apps,
+        permissions=MOBILE_APPS_READ, entity="mobileApp",
+    )  # fmt: skip
+    table.add(
+        "GET", r"/v1\.0/security/secureScores", list_secure_scores,
+        permissions=SECURITY_READ, entity="secureScore",
+    )  # fmt: skip
+    table.add(
+        "GET", r"/v1\.0/security/secureScoreControlProfiles", list_control_profiles,
+        permissions=SECURITY_READ, entity="secureScoreControlProfile",
+    )  # fmt: skip
+    table.add(
+        "GET", r"/v1\.0/identityProtection/riskyUsers", list_risky_users,
+        permissions=RISKY_USER_READ, entity="riskyUser",
+    )  # fmt: skip
+    table.add(
+        "GET", r"/v1\.0/admin/serviceAnnouncement/issues", list_service_issues,
+        permissions=SERVICE_HEALTH_READ, entity="serviceHealthIssue",
     )  # fmt: skip

@@ -430,3 +430,300 @@ def test_national_clouds_serve_their_metadata(use, cloud, path, type_name):
     missing = set(metadata.properties(type_name, "global")) - set(names)
     for prop in missing:
         assert error(get(sb, s, f"{path}?$select={prop}", 400))[1] == select_error(prop, type_name)
+
+
+# == batch 2 ========================================================================================
+
+
+def iso_days_ago(days: float) -> str:
+    import time
+
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - days * 86400))
+
+
+def test_user_registration_details(use, monkeypatch):
+    sb, s = use("premium")
+    t = sb.tenant
+    body = get(sb, s, "/v1.0/reports/authenticationMethods/userRegistrationDetails")
+    assert body["value"] == t.registration_details[: breadth.REGISTRATION_PAGE]
+    first = body["value"][0]
+    assert set(first) == set(metadata.properties("userRegistrationDetails", "global"))
+    users = {u["id"]: u for u in t.users}
+    admins = {r["id"] for refs in t.role_members.values() for r in refs}
+    for row in t.registration_details:
+        user = users[row["id"]]
+        assert user["accountEnabled"]  # the API skips disabled users
+        assert row["userPrincipalName"] == user["userPrincipalName"]
+        assert row["userType"] == user["userType"].lower()
+        assert row["isAdmin"] == (row["id"] in admins)
+        assert row["isMfaRegistered"] == any(m != "email" for m in row["methodsRegistered"])
+    assert any(r["isAdmin"] for r in t.registration_details)
+    admins_only = get(
+        sb, s, "/v1.0/reports/authenticationMethods/userRegistrationDetails?$filter=isAdmin eq true"
+    )
+    assert {r["id"] for r in admins_only["value"]} == {
+        r["id"] for r in t.registration_details if r["isAdmin"]
+    }
+    email = get(
+        sb,
+        s,
+        "/v1.0/reports/authenticationMethods/userRegistrationDetails?$filter=methodsRegistered/any(m: m eq 'email')",
+    )["value"]
+    assert email
+    assert all("email" in r["methodsRegistered"] for r in email)
+    ordered = get(
+        sb,
+        s,
+        "/v1.0/reports/authenticationMethods/userRegistrationDetails?$orderby=userPrincipalName",
+    )
+    upns = [r["userPrincipalName"] for r in ordered["value"]]
+    assert upns == sorted(upns, key=str.lower)
+    monkeypatch.setattr(breadth, "REGISTRATION_PAGE", 20)
+    items, pages = every_page(sb, s, "/v1.0/reports/authenticationMethods/userRegistrationDetails")
+    assert items == t.registration_details
+    assert pages == -(-len(items) // 20)
+    # documented options: $filter and $orderby only
+    get(sb, s, "/v1.0/reports/authenticationMethods/userRegistrationDetails?$top=5", 400)
+    get(sb, s, "/v1.0/reports/authenticationMethods/userRegistrationDetails?$select=id", 400)
+    get(
+        sb,
+        s,
+        "/v1.0/reports/authenticationMethods/userRegistrationDetails?$filter=userType ne 'guest'",
+        400,
+    )
+    _, s2 = use("premium", without(sb, "AuditLog.Read.All"))
+    get(sb, s2, "/v1.0/reports/authenticationMethods/userRegistrationDetails", 403)
+    _, s3 = use("premium", {"UserAuthenticationMethod.Read.All"})
+    get(sb, s3, "/v1.0/reports/authenticationMethods/userRegistrationDetails")
+    free, s4 = use("free")
+    assert error(
+        get(free, s4, "/v1.0/reports/authenticationMethods/userRegistrationDetails", 403)
+    ) == (
+        "Authentication_RequestFromNonPremiumTenantOrB2CTenant",
+        "Neither tenant is B2C or tenant doesn't have premium license",
+    )
+
+
+def test_mobile_apps(use):
+    sb, s = use("premium")
+    t = sb.tenant
+    body = get(sb, s, "/v1.0/deviceAppManagement/mobileApps")
+    assert body["value"] == t.mobile_apps
+    assert "@odata.nextLink" not in body  # Intune pages hold 1000
+    kinds = {a["@odata.type"] for a in body["value"]}
+    assert {
+        "#microsoft.graph.win32LobApp",
+        "#microsoft.graph.iosStoreApp",
+        "#microsoft.graph.webApp",
+    } <= kinds
+    for app in body["value"]:
+        assert set(app) - {"@odata.type"} == set(metadata.properties("mobileApp", "global"))
+    items, pages = every_page(sb, s, "/v1.0/deviceAppManagement/mobileApps?$top=5")
+    assert items == t.mobile_apps
+    assert pages == -(-len(items) // 5)
+    picked = get(
+        sb,
+        s,
+        "/v1.0/deviceAppManagement/mobileApps?$select=id,displayName&$filter=isFeatured eq true",
+    )
+    assert all(set(a) == {"@odata.type", "id", "displayName"} for a in picked["value"])
+    assert error(get(sb, s, "/v1.0/deviceAppManagement/mobileApps?$select=nope", 400))[
+        1
+    ] == select_error("nope", "mobileApp")
+    get(sb, s, "/v1.0/deviceAppManagement/mobileApps?$top=1001", 400)
+    _, s2 = use("premium", without(sb, "DeviceManagementApps.Read.All"))
+    get(sb, s2, "/v1.0/deviceAppManagement/mobileApps", 403)
+    free, s3 = use("free")
+    assert error(get(free, s3, "/v1.0/deviceAppManagement/mobileApps", 400)) == (
+        "BadRequest",
+        "Request not applicable to target tenant.",
+    )
+
+
+def test_secure_scores_and_control_profiles(use):
+    sb, s = use("premium")
+    t = sb.tenant
+    body = get(sb, s, "/v1.0/security/secureScores")
+    scores = body["value"]
+    assert scores == t.secure_scores
+    assert len(scores) == 90
+    dates = [x["createdDateTime"] for x in scores]
+    assert dates == sorted(dates, reverse=True)  # newest first
+    assert dates[0] > iso_days_ago(2)
+    profiles = {p["id"]: p for p in t.control_profiles}
+    assert len(profiles) == 20
+    for score in scores[:3]:
+        assert set(score) == set(metadata.properties("secureScore", "global"))
+        assert score["id"] == f"{t.tenant_id}_{score['createdDateTime'][:10]}"
+        assert {c["controlName"] for c in score["controlScores"]} == set(profiles)
+        assert all(
+            c["score"] <= profiles[c["controlName"]]["maxScore"] for c in score["controlScores"]
+        )
+        assert score["currentScore"] <= score["maxScore"]
+    recent = get(
+        sb,
+        s,
+        f"/v1.0/security/secureScores?$filter=createdDateTime ge {iso_days_ago(7)}&$count=true",
+    )
+    assert 6 <= recent["@odata.count"] == len(recent["value"]) <= 7
+    page = get(sb, s, "/v1.0/security/secureScores?$top=1&$skip=7")
+    assert page["value"] == [t.secure_scores[7]]
+    items, pages = every_page(sb, s, "/v1.0/security/secureScores?$top=40")
+    assert items == t.secure_scores
+    assert pages == 3
+    get(sb, s, "/v1.0/security/secureScores?$select=id", 400)  # not a documented option
+    get(sb, s, "/v1.0/security/secureScores?$filter=currentScore gt 3", 400)
+    prof = get(sb, s, "/v1.0/security/secureScoreControlProfiles")["value"]
+    assert prof == t.control_profiles
+    assert set(prof[0]) == set(metadata.properties("secureScoreControlProfile", "global"))
+    identity = get(
+        sb, s, "/v1.0/security/secureScoreControlProfiles?$filter=controlCategory eq 'Identity'"
+    )
+    assert identity["value"]
+    assert {p["controlCategory"] for p in identity["value"]} == {"Identity"}
+    _, s2 = use("premium", without(sb, "SecurityEvents.Read.All"))
+    get(sb, s2, "/v1.0/security/secureScores", 403)
+    get(sb, s2, "/v1.0/security/secureScoreControlProfiles", 403)
+
+
+def test_risky_users(use):
+    sb, s = use("premium")
+    t = sb.tenant
+    body = get(sb, s, "/v1.0/identityProtection/riskyUsers")
+    assert body["value"] == t.risky_users
+    users = {u["id"]: u for u in t.users}
+    for row in t.risky_users:
+        assert row["userPrincipalName"] == users[row["id"]]["userPrincipalName"]
+        assert (row["riskLevel"] == "none") == (row["riskState"] in {"remediated", "dismissed"})
+    assert set(body["value"][0]) == set(metadata.properties("riskyUser", "global"))
+    at_risk = get(
+        sb,
+        s,
+        "/v1.0/identityProtection/riskyUsers?$filter=riskState eq 'atRisk'&$select=id,riskLevel",
+    )
+    assert at_risk["value"]
+    assert all(set(r) == {"id", "riskLevel"} for r in at_risk["value"])
+    items, pages = every_page(sb, s, "/v1.0/identityProtection/riskyUsers?$top=1")
+    assert items == t.risky_users
+    assert pages == len(items)
+    get(sb, s, "/v1.0/identityProtection/riskyUsers?$top=501", 400)
+    get(sb, s, "/v1.0/identityProtection/riskyUsers?$orderby=riskLevel", 400)
+    _, s2 = use("premium", without(sb, "IdentityRiskyUser.Read.All"))
+    get(sb, s2, "/v1.0/identityProtection/riskyUsers", 403)
+    free, s3 = use("free")
+    assert error(get(free, s3, "/v1.0/identityProtection/riskyUsers", 403))[0] == (
+        "Authentication_RequestFromNonPremiumTenantOrB2CTenant"
+    )
+
+
+def test_service_health_issues(use):
+    sb, s = use("premium")
+    t = sb.tenant
+    body = get(sb, s, "/v1.0/admin/serviceAnnouncement/issues")
+    assert body["value"] == t.service_issues
+    issue = body["value"][0]
+    assert set(issue) == set(metadata.properties("serviceHealthIssue", "global"))
+    assert issue["classification"] in {"advisory", "incident"}
+    assert issue["posts"][0]["description"]["contentType"] == "html"
+    for item in t.service_issues:
+        assert item["isResolved"] == (item["endDateTime"] is not None)
+        assert item["id"][:2].isalpha()
+        assert item["id"][-6:].isdigit()
+    since = t.service_issues[5]["lastModifiedDateTime"]
+    recent = get(
+        sb, s, f"/v1.0/admin/serviceAnnouncement/issues?$filter=lastModifiedDateTime ge {since}"
+    )
+    assert {i["id"] for i in recent["value"]} == {
+        i["id"] for i in t.service_issues if i["lastModifiedDateTime"] >= since
+    }
+    # Prefer: odata.maxpagesize; nextLinks carry $skip (as the docs' example)
+    r = s.get(
+        sb.base_url + "/v1.0/admin/serviceAnnouncement/issues",
+        headers={"Prefer": "odata.maxpagesize=4"},
+        timeout=10,
+    )
+    assert r.headers["Preference-Applied"] == "odata.maxpagesize=4"
+    first = r.json()
+    assert first["value"] == t.service_issues[:4]
+    assert first["@odata.nextLink"].endswith("issues?$skip=4")
+    items, _ = every_page(sb, s, "/v1.0/admin/serviceAnnouncement/issues?$top=5&$select=id,title")
+    assert [i["id"] for i in items] == [i["id"] for i in t.service_issues]
+    get(sb, s, "/v1.0/admin/serviceAnnouncement/issues?$select=posts,nope", 400)
+    _, s2 = use("premium", without(sb, "ServiceHealth.Read.All"))
+    get(sb, s2, "/v1.0/admin/serviceAnnouncement/issues", 403)
+
+
+def test_license_assignment_states(use):
+    sb, s = use("premium")
+    t = sb.tenant
+    for cloud in ("global", "usgov", "china"):
+        assert "licenseAssignmentStates" in metadata.properties("user", cloud)
+    group_id = t.licensing_group
+    group = t.group(group_id)
+    assert group["assignedLicenses"]
+    group_skus = {lic["skuId"] for lic in group["assignedLicenses"]}
+    members = {r["id"] for r in t.memberships[group_id]}
+    by_group = errors = 0
+    for user in t.users:
+        states = user["licenseAssignmentStates"]
+        assigned = {lic["skuId"] for lic in user["assignedLicenses"]}
+        assert {x["skuId"] for x in states if x["state"] != "Error"} == assigned
+        for state in states:
+            assert t.sku(state["skuId"]) is not None
+            if state["assignedByGroup"] is not None:
+                assert state["assignedByGroup"] == group_id
+                assert state["skuId"] in group_skus
+                assert user["id"] in members
+                by_group += 1
+            if state["state"] == "Error":
+                assert state["error"] not in {None, "None"}
+                errors += 1
+            else:
+                assert state["error"] == "None"
+    assert by_group >= 3
+    assert 1 <= errors <= 2
+    body = get(sb, s, "/v1.0/users?$select=id,licenseAssignmentStates&$top=999")
+    served = {u["id"]: u["licenseAssignmentStates"] for u in body["value"]}
+    assert served == {u["id"]: u["licenseAssignmentStates"] for u in t.users}
+    delta, _ = every_page(sb, s, "/v1.0/users/delta?$select=id,licenseAssignmentStates")
+    erring = next(
+        u for u in t.users if any(x["state"] == "Error" for x in u["licenseAssignmentStates"])
+    )
+    row = next(u for u in delta if u["id"] == erring["id"])
+    assert row["licenseAssignmentStates"] == erring["licenseAssignmentStates"]
+
+
+# -- clouds (batch 2) ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "segment"),
+    [
+        ("/v1.0/security/secureScores", "secureScores"),
+        ("/v1.0/security/secureScoreControlProfiles", "secureScoreControlProfiles"),
+        ("/v1.0/identityProtection/riskyUsers", "riskyUsers"),
+    ],
+)
+def test_china_lacks_security_and_risk(use, path, segment):
+    sb, s = use("china")
+    assert error(get(sb, s, path, 400)) == (
+        "BadRequest",
+        f"Resource not found for the segment '{segment}'.",
+    )
+    gov, s2 = use("usgov")
+    assert get(gov, s2, path)["value"]
+
+
+@pytest.mark.parametrize("cloud", ["usgov", "china"])
+def test_batch_two_in_national_clouds(use, cloud):
+    sb, s = use(cloud)
+    for path, type_name in [
+        ("/v1.0/reports/authenticationMethods/userRegistrationDetails", "userRegistrationDetails"),
+        ("/v1.0/admin/serviceAnnouncement/issues", "serviceHealthIssue"),
+        ("/v1.0/deviceAppManagement/mobileApps", "mobileApp"),
+    ]:
+        items = get(sb, s, path)["value"]
+        assert items
+        assert all(
+            set(i) - {"@odata.type"} == set(metadata.properties(type_name, cloud)) for i in items
+        )
