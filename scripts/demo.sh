@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The demo: install what is needed, start the local Graph sandbox, run
-# `meltano run tap-microsoft365 target-duckdb` into output/demo.duckdb (fresh each run) and print the
-# row count of every table it loaded. Exits non-zero if any step fails or any table is empty.
+# `meltano run tap-microsoft365 target-duckdb` into output/demo.duckdb (fresh each run), print the
+# row count of every table it loaded, then run the dbt package (transform/) on that file, print its
+# headline figures and write output/tenant-report.html (charts, works offline).
+# Exits non-zero if any step fails or any table is empty.
 #   DEMO_USERS=N   size of the synthetic tenant (default 300)
 #   DEMO_VERBOSE=1 stream Meltano's log instead of keeping it in output/demo.log
 set -euo pipefail
@@ -120,4 +122,19 @@ if problems:
     sys.exit(1)
 PY
 
-say "OK: $(basename "$DB") loaded in $((SECONDS - started))s total"
+dbt_start=$SECONDS
+say "dbt build (transform/, target duckdb) -> schemas m365 (marts) and m365_staging in output/demo.duckdb"
+mkdir -p "$ROOT/output/dbt"
+if ! M365_DBT_TARGET=duckdb M365_DUCKDB_PATH="$DB" M365_DBT_SCHEMA=m365 DBT_SEND_ANONYMOUS_USAGE_STATS=false \
+    .venv/bin/dbt build --project-dir transform --profiles-dir transform \
+    --target-path "$ROOT/output/dbt/target" --log-path "$ROOT/output/dbt" >"$ROOT/output/dbt.log" 2>&1; then
+    grep -E "ERROR|FAIL|Error" "$ROOT/output/dbt.log" | tail -n 30 >&2 || tail -n 30 "$ROOT/output/dbt.log" >&2
+    say "FAILED: dbt build (full log: output/dbt.log)"
+    exit 1
+fi
+say "dbt build done in $((SECONDS - dbt_start))s: $(grep -Eo 'PASS=[0-9]+ WARN=[0-9]+ ERROR=[0-9]+' "$ROOT/output/dbt.log" | tail -n 1)"
+
+.venv/bin/python transform/report/tenant_report.py --duckdb "$DB" --schema m365 \
+    --out "$ROOT/output/tenant-report.html" --headlines
+
+say "OK: $(basename "$DB") loaded and modelled, output/tenant-report.html written, in $((SECONDS - started))s total"

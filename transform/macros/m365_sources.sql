@@ -21,14 +21,14 @@
 {% macro m365_live_source(table) -%}
     {%- set src = source('microsoft365', table) -%}
     {%- set rel = m365_source_relation(table) -%}
-    {%- set has_deleted = false -%}
+    {%- set names = [] -%}
     {%- if rel is not none -%}
         {%- for col in adapter.get_columns_in_relation(rel) -%}
-            {%- if col.name | lower == '_sdc_deleted_at' -%}{%- set has_deleted = true -%}{%- endif -%}
+            {%- do names.append(col.name | lower) -%}
         {%- endfor -%}
     {%- endif -%}
     select * from {{ src }}
-    {%- if has_deleted %} where _sdc_deleted_at is null{% endif %}
+    {%- if '_sdc_deleted_at' in names %} where _sdc_deleted_at is null{% endif %}
 {%- endmacro %}
 
 {#- An optional source: its live rows when the table exists, else no rows, with the given columns either
@@ -40,7 +40,6 @@
         {{ m365_empty_source(columns) }}
     {%- else -%}
         {%- set present = [] -%}
-        {%- set has_deleted = [] -%}
         {%- for col in adapter.get_columns_in_relation(rel) -%}
             {%- do present.append(col.name | lower) -%}
         {%- endfor -%}

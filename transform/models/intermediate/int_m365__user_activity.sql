@@ -12,6 +12,7 @@ licenses as (
         count(*) as license_count,
         {{ m365_agg_list('sku_part_number') }} as sku_part_numbers
     from {{ ref('stg_m365__user_licenses') }}
+    where is_assigned
     group by tenant_id, user_id
 ),
 

@@ -18,7 +18,15 @@ assigned as (
     from {{ ref('stg_m365__user_licenses') }} as l
     inner join {{ ref('int_m365__user_activity') }} as u
         on l.tenant_id = u.tenant_id and l.user_id = u.user_id
+    where l.is_assigned
     group by l.tenant_id, l.sku_id
+),
+
+errors as (
+    select tenant_id, sku_id, count(distinct user_id) as assignment_error_users
+    from {{ ref('stg_m365__user_licenses') }}
+    where not is_assigned
+    group by tenant_id, sku_id
 )
 
 select
@@ -38,6 +46,8 @@ select
     coalesce(assigned.active_30d_users, 0) as active_30d_users,
     coalesce(assigned.active_90d_users, 0) as active_90d_users,
     coalesce(assigned.assigned_users, 0) - coalesce(assigned.active_90d_users, 0) as inactive_90d_users,
+    -- group-based assignments that failed (licenseAssignmentStates Error: no seat left, conflicting plans)
+    coalesce(errors.assignment_error_users, 0) as assignment_error_users,
     case when coalesce(skus.prepaid_enabled_units, 0) > 0
         then round(cast(100.0 * skus.consumed_units / skus.prepaid_enabled_units as numeric), 1) end
         as consumed_pct,
@@ -47,3 +57,5 @@ select
 from skus
 left join assigned
     on skus.tenant_id = assigned.tenant_id and skus.sku_id = assigned.sku_id
+left join errors
+    on skus.tenant_id = errors.tenant_id and skus.sku_id = errors.sku_id

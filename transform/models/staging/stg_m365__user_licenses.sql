@@ -1,6 +1,12 @@
--- One row per (user, assigned SKU), with the SKU's part number and the plans switched off.
+-- One row per (user, SKU), with the SKU's part number, the plans switched off and, where the tap
+-- provides them, how the licence was assigned (directly, by groups) and its state. A licence a group
+-- could not assign (assignment_state Error) is not assigned: is_assigned is false.
 with source as (
-    {{ m365_live_source('user_licenses') }}
+    {{ m365_optional_source('user_licenses', {
+        'tenant_id': 'text', 'user_id': 'text', 'userPrincipalName': 'text', 'skuId': 'text',
+        'skuPartNumber': 'text', 'disabledPlans': 'text_array', 'assigned_directly': 'bool',
+        'assigned_by_groups': 'text_array', 'assignment_state': 'text',
+        'assignment_errors': 'text_array'}) }}
 )
 
 select
@@ -10,5 +16,10 @@ select
     "skuId" as sku_id,
     "skuPartNumber" as sku_part_number,
     {{ m365_string_list('"disabledPlans"') }} as disabled_plan_ids,
-    {{ m365_json_length('"disabledPlans"') }} as disabled_plan_count
+    {{ m365_json_length('"disabledPlans"') }} as disabled_plan_count,
+    assigned_directly,
+    {{ m365_string_list('assigned_by_groups') }} as assigned_by_group_ids,
+    assignment_state,
+    {{ m365_string_list('assignment_errors') }} as assignment_errors,
+    coalesce(assignment_state, 'Active') <> 'Error' as is_assigned
 from source
