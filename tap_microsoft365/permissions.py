@@ -33,6 +33,7 @@ REQUIREMENTS: dict[str, Requirement] = {
     ),
     "groups": Requirement(("GroupMember.Read.All", "Group.Read.All", "Directory.Read.All")),
     "group_members": Requirement(("GroupMember.Read.All", "Group.Read.All", "Directory.Read.All")),
+    "group_owners": Requirement(("GroupMember.Read.All", "Group.Read.All", "Directory.Read.All")),
     "subscribed_skus": Requirement(
         ("LicenseAssignment.Read.All", "Organization.Read.All", "Directory.Read.All")
     ),
@@ -60,6 +61,28 @@ REQUIREMENTS: dict[str, Requirement] = {
     "app_role_assignments": Requirement(("Application.Read.All", "Directory.Read.All")),
     "directory_roles": Requirement(("RoleManagement.Read.Directory", "Directory.Read.All")),
     "directory_role_members": Requirement(("RoleManagement.Read.Directory", "Directory.Read.All")),
+    # issue 14 (each endpoint's v1.0 reference page, least privileged first)
+    "subscriptions": Requirement(("Organization.Read.All", "Directory.Read.All")),
+    "role_definitions": Requirement(
+        ("RoleManagement.Read.Directory", "RoleManagement.Read.All", "Directory.Read.All")
+    ),
+    "role_assignments": Requirement(
+        ("RoleManagement.Read.Directory", "RoleManagement.Read.All", "Directory.Read.All")
+    ),
+    "role_eligibility_schedules": Requirement(
+        ("RoleEligibilitySchedule.Read.Directory", "RoleManagement.Read.Directory"),
+        "Microsoft Entra ID P2",
+    ),
+    "conditional_access_policies": Requirement(("Policy.Read.All",)),
+    "named_locations": Requirement(("Policy.Read.All",)),
+    "user_registration_details": Requirement(
+        ("AuditLog.Read.All",), "Microsoft Entra ID P1 or P2"
+    ),
+    "risky_users": Requirement(("IdentityRiskyUser.Read.All",), "Microsoft Entra ID P2"),
+    "mobile_apps": Requirement(("DeviceManagementApps.Read.All",), "Microsoft Intune"),
+    "secure_scores": Requirement(("SecurityEvents.Read.All",)),
+    "secure_score_control_profiles": Requirement(("SecurityEvents.Read.All",)),
+    "service_health_issues": Requirement(("ServiceHealth.Read.All",)),
     # Usage reports (graph.md section 3); /admin/reportSettings additionally uses ReportSettings.Read.All.
     **{
         name: Requirement(("Reports.Read.All",))
@@ -99,6 +122,7 @@ ENDPOINTS: tuple[tuple[str, Requirement], ...] = (
     ("/servicePrincipals/delta", REQUIREMENTS["service_principals"]),
     ("/groups", REQUIREMENTS["groups"]),
     ("/groups/{id}/members", REQUIREMENTS["group_members"]),
+    ("/groups/{id}/owners", REQUIREMENTS["group_owners"]),
     ("/subscribedSkus", REQUIREMENTS["subscribed_skus"]),
     ("/organization", REQUIREMENTS["organization"]),
     ("/domains", REQUIREMENTS["domains"]),
@@ -113,6 +137,18 @@ ENDPOINTS: tuple[tuple[str, Requirement], ...] = (
     ("/oauth2PermissionGrants", REQUIREMENTS["oauth2_permission_grants"]),
     ("/directoryRoles", REQUIREMENTS["directory_roles"]),
     ("/directoryRoles/{id}/members", REQUIREMENTS["directory_role_members"]),
+    ("/directory/subscriptions", REQUIREMENTS["subscriptions"]),
+    ("/roleManagement/directory/roleDefinitions", REQUIREMENTS["role_definitions"]),
+    ("/roleManagement/directory/roleAssignments", REQUIREMENTS["role_assignments"]),
+    ("/roleManagement/directory/roleEligibilitySchedules", REQUIREMENTS["role_eligibility_schedules"]),
+    ("/identity/conditionalAccess/policies", REQUIREMENTS["conditional_access_policies"]),
+    ("/identity/conditionalAccess/namedLocations", REQUIREMENTS["named_locations"]),
+    ("/reports/authenticationMethods/userRegistrationDetails", REQUIREMENTS["user_registration_details"]),
+    ("/identityProtection/riskyUsers", REQUIREMENTS["risky_users"]),
+    ("/deviceAppManagement/mobileApps", REQUIREMENTS["mobile_apps"]),
+    ("/security/secureScores", REQUIREMENTS["secure_scores"]),
+    ("/security/secureScoreControlProfiles", REQUIREMENTS["secure_score_control_profiles"]),
+    ("/admin/serviceAnnouncement/issues", REQUIREMENTS["service_health_issues"]),
     ("/auditLogs/signIns", REQUIREMENTS["sign_ins"]),
     ("/auditLogs/directoryAudits", REQUIREMENTS["directory_audits"]),
     ("/auditLogs/provisioning", REQUIREMENTS["provisioning_logs"]),

@@ -46,3 +46,16 @@ ASSIGNED_PLAN = (
 ASSIGNED_LICENSES = objects(
     "assignedLicenses", th.Property("skuId", String), strings("disabledPlans")
 )
+
+#: user.licenseAssignmentStates: how each licence was assigned (directly: assignedByGroup null; else the
+#: group) and its state (Active, ActiveWithError, Disabled, Error) and error (learn.microsoft.com/graph/api/
+#: resources/licenseassignmentstate).
+LICENSE_ASSIGNMENT_STATES = objects(
+    "licenseAssignmentStates",
+    th.Property("assignedByGroup", String),
+    strings("disabledPlans"),
+    th.Property("error", String),
+    th.Property("lastUpdatedDateTime", DateTime),
+    th.Property("skuId", String),
+    th.Property("state", String),
+)

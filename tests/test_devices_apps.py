@@ -114,6 +114,15 @@ def test_user_licenses_join_the_sku_names(full, sandbox):
         for u in tenant.users
         for lic in u["assignedLicenses"]
     )
+    # and the licences a group failed to assign (a state, no assignedLicenses entry)
+    failed = sorted(
+        (u["id"], s["skuId"], names[s["skuId"]], ())
+        for u in tenant.users
+        for s in u.get("licenseAssignmentStates") or []
+        if s["skuId"] not in {lic["skuId"] for lic in u["assignedLicenses"]}
+    )
+    assert failed, "the sandbox has failed group licences"
+    expected = sorted(expected + failed)
     rows = result.records("user_licenses")
     got = sorted(
         (r["user_id"], r["skuId"], r["skuPartNumber"], tuple(r["disabledPlans"])) for r in rows
@@ -416,7 +425,11 @@ def test_sandbox_intune_pages_are_server_sized(sb):
 
 def test_user_licenses_reuse_the_users_read_in_this_run(sb):
     first = run_sync(sb.tap_config(), ["users", "user_licenses"])
-    expected = sum(len(u["assignedLicenses"]) for u in sb.tenant.users)
+    expected = sum(
+        len({lic["skuId"] for lic in u["assignedLicenses"]}
+            | {s["skuId"] for s in u.get("licenseAssignmentStates") or []})
+        for u in sb.tenant.users
+    )  # fmt: skip
     assert len(first.records("user_licenses")) == expected
     # the users stream's own listing; user_licenses reuses it
     assert sb.count(path="/v1.0/users") == math.ceil(len(sb.tenant.users) / 999)
@@ -427,7 +440,7 @@ def test_user_licenses_reuse_the_users_read_in_this_run(sb):
     assert len(second.records("user_licenses")) == expected
     listing = [r for r in sb.requests if r.path == "/v1.0/users"]
     assert len(listing) == math.ceil(len(sb.tenant.users) / 999)
-    assert listing[0].query["$select"] == "id,userPrincipalName,assignedLicenses"
+    assert listing[0].query["$select"] == "id,userPrincipalName,assignedLicenses,licenseAssignmentStates"
 
 
 def test_parents_remember_nothing_when_their_child_is_not_selected(sb):

@@ -307,3 +307,65 @@ def test_two_jobs_of_tenants_into_postgres(pg, meltano, schema, tmp_path):
             "HAVING count(*) > 1) d"
         ).fetchone()[0]
         assert dupes == 0, table
+
+
+def _readme_meltano_block() -> list[str]:
+    readme = (ROOT / "README.md").read_text()
+    after = readme.split("With Meltano (this repository's", 1)[1]
+    block = after.split("```bash\n", 1)[1].split("```", 1)[0]
+    return [line.strip() for line in block.splitlines() if line.strip()]
+
+
+def test_readme_meltano_section_runs_as_written(pg, meltano, schema, tmp_path):
+    """Every shell line of README's Meltano section, in a copy of the project, against the sandbox."""
+    lines = _readme_meltano_block()
+    assert lines[0] == "meltano install"
+    assert lines[-1] == "meltano run tap-microsoft365 target-postgres"
+    with Sandbox(users=40, seed=81, audit_throttle=None) as sb:
+        sb.tenant.report_options.throttle = None
+        project = tmp_path / "project"
+        project.mkdir()
+        text = (ROOT / "meltano.yml").read_text().replace("pip_url: -e .", f"pip_url: -e {ROOT}")
+        (project / "meltano.yml").write_text(text)
+        (project / ".meltano").symlink_to(ROOT / ".meltano")  # plugins bootstrap installed
+        values = {
+            "<tenant-guid>": sb.tenant_id,
+            "<app-guid>": sb.client_id,
+            "<secret-value>": sb.client_secret,
+            "TARGET_POSTGRES_HOST=...": f"TARGET_POSTGRES_HOST={PG['host']}",
+            "TARGET_POSTGRES_USER=...": f"TARGET_POSTGRES_USER={PG['user']}",
+            "TARGET_POSTGRES_DATABASE=...": f"TARGET_POSTGRES_DATABASE={PG['dbname']}",
+            "TARGET_POSTGRES_PASSWORD=...": f"TARGET_POSTGRES_PASSWORD={PG['password']}",
+        }
+        script = ["set -euo pipefail", f'export PATH="{Path(meltano).parent}:$PATH"']
+        for line in lines:
+            for placeholder, value in values.items():
+                line = line.replace(placeholder, value)
+            assert "..." not in line, line
+            assert "<" not in line, line
+            script.append(line)
+        env = _env(sb, schema, tmp_path)
+        # the sandbox's endpoints, as a user points the tap at it (README "The local Graph sandbox")
+        for key in ("TAP_MICROSOFT365_TENANT_ID", "TAP_MICROSOFT365_CLIENT_ID", "TAP_MICROSOFT365_CLIENT_SECRET"):
+            del env[key]
+        for key in list(env):
+            if key.startswith("TARGET_POSTGRES_") and key not in (
+                "TARGET_POSTGRES_PORT", "TARGET_POSTGRES_DEFAULT_TARGET_SCHEMA", "TARGET_POSTGRES_LOAD_METHOD"
+            ):
+                del env[key]
+        env.update(TAP_MICROSOFT365_AUDIT_REQUESTS_PER_10S="0")
+        proc = subprocess.run(
+            ["bash", "-c", "\n".join(script)], cwd=project, env=env, capture_output=True, text=True,
+            timeout=900, check=False,
+        )  # fmt: skip
+        output = proc.stdout + proc.stderr
+        assert proc.returncode == 0, "\n".join(x for x in output.splitlines() if "METRIC" not in x and "│" not in x)[-6000:]
+        dotenv = (project / ".env").read_text()
+        assert sb.client_secret in dotenv  # the secret went to .env ...
+        assert sb.client_secret not in (project / "meltano.yml").read_text()  # ... not to meltano.yml
+        users = len(sb.tenant.users)
+    assert _count(pg, schema, "users") == users
+    tables = {row[0] for row in pg.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = %s", (schema,))}  # fmt: skip
+    assert "detected_app_devices" not in tables  # off by default, as README says
+    assert {"users", "groups", "group_members", "sign_ins", "usage_office365_active_user_detail"} <= tables

@@ -666,6 +666,7 @@ class Changes:
                              "issuerAssignedId": upn}],
                 securityIdentifier=cloud_sid(oid), lastPasswordChangeDateTime=when,
                 signInSessionsValidFromDateTime=when, assignedLicenses=[], assignedPlans=[],
+                licenseAssignmentStates=[],
                 deletedDateTime=None,
             )  # fmt: skip
             for key in list(base):

@@ -191,7 +191,13 @@ TRANSIENT_STATUSES = frozenset({429, 500, 502, 503, 504})
 PERMISSION_CODES = frozenset(
     {"Authorization_RequestDenied", "Authentication_MSGraphPermissionMissing", "AccessDenied"}
 )
-LICENSE_CODES = frozenset({"Authentication_RequestFromNonPremiumTenantOrB2CTenant"})
+LICENSE_CODES = frozenset(
+    {
+        "Authentication_RequestFromNonPremiumTenantOrB2CTenant",
+        # PIM without Entra ID P2 (rbacapplication-list-roleeligibilityschedules; sandbox CONTRACT)
+        "AadPremiumLicenseRequired",
+    }
+)
 #: 400 "Request not applicable to target tenant." = no Intune licence (graph.md 10); generic code.
 INTUNE_UNLICENSED = "request not applicable to target tenant"
 #: 400 "Could not find a property named 'X' on type 'microsoft.graph.T'." (graph.md 10).

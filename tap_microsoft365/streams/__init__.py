@@ -24,19 +24,37 @@ from tap_microsoft365.streams.devices import (
 )
 from tap_microsoft365.streams.directory import (
     GroupMembersStream,
+    GroupOwnersStream,
     GroupsStream,
     UserSignInActivityStream,
     UsersStream,
 )
+from tap_microsoft365.streams.identity import (
+    ConditionalAccessPoliciesStream,
+    NamedLocationsStream,
+    RoleAssignmentsStream,
+    RoleDefinitionsStream,
+    RoleEligibilitySchedulesStream,
+    SubscriptionsStream,
+)
 from tap_microsoft365.streams.licensing import SubscribedSkusStream
 from tap_microsoft365.streams.organization import DomainsStream, OrganizationStream
 from tap_microsoft365.streams.reports import REPORT_STREAMS
+from tap_microsoft365.streams.security import (
+    MobileAppsStream,
+    RiskyUsersStream,
+    SecureScoreControlProfilesStream,
+    SecureScoresStream,
+    ServiceHealthIssuesStream,
+    UserRegistrationDetailsStream,
+)
 
 STREAM_TYPES = [
     UsersStream,
     UserSignInActivityStream,
     GroupsStream,
     GroupMembersStream,
+    GroupOwnersStream,
     SubscribedSkusStream,
     OrganizationStream,
     DomainsStream,
@@ -54,6 +72,19 @@ STREAM_TYPES = [
     AppRoleAssignmentsStream,
     DirectoryRolesStream,
     DirectoryRoleMembersStream,
+    # issue 14
+    SubscriptionsStream,
+    RoleDefinitionsStream,
+    RoleAssignmentsStream,
+    RoleEligibilitySchedulesStream,
+    ConditionalAccessPoliciesStream,
+    NamedLocationsStream,
+    UserRegistrationDetailsStream,
+    RiskyUsersStream,
+    MobileAppsStream,
+    SecureScoresStream,
+    SecureScoreControlProfilesStream,
+    ServiceHealthIssuesStream,
     *REPORT_STREAMS,
     SignInsStream,
     DirectoryAuditsStream,

@@ -20,7 +20,15 @@ import typing as t
 
 from singer_sdk import typing as th
 
-from tap_microsoft365.schema import Bool, DateTime, String, objects, props, strings
+from tap_microsoft365.schema import (
+    LICENSE_ASSIGNMENT_STATES,
+    Bool,
+    DateTime,
+    String,
+    objects,
+    props,
+    strings,
+)
 from tap_microsoft365.streams.base import (
     BatchedChildStream,
     GraphStream,
@@ -239,7 +247,11 @@ class DirectoryRoleMembersStream(BatchedChildStream):
 
 
 class UserLicensesStream(GraphStream):
-    """One row per (user, assigned SKU), ``skuPartNumber`` joined from one ``/subscribedSkus`` call.
+    """One row per (user, SKU assigned or failing to be), ``skuPartNumber`` from one ``/subscribedSkus`` call.
+
+    How each licence was assigned comes from the user's ``licenseAssignmentStates``: directly or by which
+    groups, its state and errors; a licence a group could not assign has a state and no
+    ``assignedLicenses`` entry, and gets a row with ``assignment_state`` Error.
 
     The users come from ``users`` when it ran in this run, else from one ``/users`` listing with the
     same domain filter; ``/subscribedSkus`` needs LicenseAssignment.Read.All (or Organization.Read.All),
@@ -260,10 +272,45 @@ class UserLicensesStream(GraphStream):
         th.Property("skuId", String, required=True),
         th.Property("skuPartNumber", String),
         strings("disabledPlans"),
+        th.Property(
+            "assigned_directly", Bool, description="Assigned to the user itself (added by the tap)"
+        ),
+        strings("assigned_by_groups"),
+        th.Property(
+            "assignment_state",
+            String,
+            description="The licence's state: Error, ActiveWithError, Disabled or Active, the worst of "
+            "its assignments (added by the tap)",
+        ),
+        strings("assignment_errors"),
+        LICENSE_ASSIGNMENT_STATES,
     )
+    tap_fields = (
+        "tenant_id",
+        "assigned_directly",
+        "assigned_by_groups",
+        "assignment_state",
+        "assignment_errors",
+    )
+    #: The worst state first (licenseAssignmentState.state).
+    STATE_ORDER: t.ClassVar[tuple[str, ...]] = ("Error", "ActiveWithError", "Disabled", "Active")
+
+    @classmethod
+    def assignment(cls, sku_id: t.Any, states: list) -> dict[str, t.Any]:
+        """How one licence was assigned, from the user's ``licenseAssignmentStates`` (no request)."""
+        mine = [s for s in states if isinstance(s, dict) and s.get("skuId") == sku_id]
+        found = {s.get("state") for s in mine}
+        errors = sorted({str(s["error"]) for s in mine if s.get("error") not in (None, "None")})
+        return {
+            "assigned_directly": any(s.get("assignedByGroup") is None for s in mine) if mine else None,
+            "assigned_by_groups": sorted({s["assignedByGroup"] for s in mine if s.get("assignedByGroup")}),
+            "assignment_state": next((x for x in cls.STATE_ORDER if x in found), None),
+            "assignment_errors": errors,
+            "licenseAssignmentStates": mine,
+        }
 
     def graph_records(self, context: Context | None) -> Iterable[dict]:
-        """Users' assigned licences."""
+        """Users' assigned licences, with how each was assigned."""
         tenant_id = self.run.tenant_id
         names: dict[t.Any, t.Any] = {}
         for page in self.client.pages(
@@ -278,14 +325,29 @@ class UserLicensesStream(GraphStream):
             if not isinstance(parent, RememberingStream):
                 raise TypeError("users is not a RememberingStream")
             users = parent.listing_for(self.name, context)
-        for user_id, upn, licences in users:
+        for user_id, upn, licences, states in users:
+            assigned = set()
             for lic in licences or ():
+                assigned.add(lic.get("skuId"))
                 yield {
                     "user_id": user_id,
                     "userPrincipalName": upn,
                     "skuId": lic.get("skuId"),
                     "skuPartNumber": names.get(lic.get("skuId")),
                     "disabledPlans": lic.get("disabledPlans") or [],
+                    **self.assignment(lic.get("skuId"), states),
+                    "tenant_id": tenant_id,
+                }
+            # a licence a group could not assign (CountViolation ...) is in licenseAssignmentStates only
+            failed = {s.get("skuId") for s in states if isinstance(s, dict)} - assigned
+            for sku_id in sorted(x for x in failed if isinstance(x, str)):
+                yield {
+                    "user_id": user_id,
+                    "userPrincipalName": upn,
+                    "skuId": sku_id,
+                    "skuPartNumber": names.get(sku_id),
+                    "disabledPlans": [],
+                    **self.assignment(sku_id, states),
                     "tenant_id": tenant_id,
                 }
 

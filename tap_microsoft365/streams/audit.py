@@ -154,8 +154,11 @@ class AuditLogStream(BookmarkPerWindow, GraphStream):
             recent = dict.fromkeys(state.get("overlap_ids") or (), at)
         window = self.initial_window
         first = True
+        began = start
         while start < now:
             end = min(start + window, now)
+            span = (now - began).total_seconds()
+            self.fraction_done = (start - began).total_seconds() / span if span > 0 else None
             try:
                 rows = self._read_window(start, end, context)
                 yielded = 0

@@ -149,6 +149,8 @@ class GraphStream(Stream):
         self.run_source = t.cast("RunSource", tap)
         self._catalog_selected: bool | None = None
         self.tenant_id = ""  # the tenant partition being read
+        #: share of the tenant's read done, where the stream knows it (parents, time windows): an ETA
+        self.fraction_done: float | None = None
         self.outcomes: dict[str, Outcome] = {}  # per tenant, for the run summary
         self._outcome = Outcome()
         self.emitted = 0  # records sent (after the scope), for progress lines and the run summary
@@ -283,12 +285,18 @@ class GraphStream(Stream):
             return
         self._progress_at = now
         seconds = now - self._progress_start
+        done = self.fraction_done
+        eta = ""
+        if done is not None and 0 < done < 1 and seconds:
+            eta = f", {done:.0%} done, about {seconds * (1 - done) / done:,.0f} s left"
         self.logger.info(
-            "Stream '%s': %s records so far in %.0f s (%s records/s)",
+            "Stream '%s'%s: %s records so far in %.0f s (%s records/s%s)",
             self.name,
+            self.tenant_words(),
             f"{self.emitted:,}",
             seconds,
             f"{self.emitted / seconds:,.0f}" if seconds else "-",
+            eta,
         )
 
     # -- reading ---------------------------------------------------------------------------------
@@ -412,6 +420,7 @@ class GraphStream(Stream):
         tenant_id = self.tenant_id = self.tenant_id or self.run_source.tenant_entries[0].tenant_id
         self.run_source.reading_tenant = tenant_id
         outcome = self._outcome = self.outcomes[tenant_id] = Outcome()
+        self.fraction_done = None
         failure = self.run_source.tenant_failure(tenant_id)
         if failure is not None:
             outcome.skipped = "the tenant failed earlier in this run"
@@ -624,11 +633,14 @@ class BatchedChildStream(GraphStream):
     def graph_records(self, context: Context | None) -> Iterable[dict]:
         """Children of every parent, 20 parents per ``$batch``."""
         tenant_id = self.run.tenant_id
-        requests_ = (
-            (value, self.child_url(self.parent_id(value)))
-            for value in self.parent_values(context)
-        )
+        parents = self.parent_values(context)
+        total = len(parents) if isinstance(parents, list) else 0
+        requests_ = ((value, self.child_url(self.parent_id(value))) for value in parents)
+        done, last = 0, None
         for parent, page in self.client.batch(requests_, stream=self.name):
+            if total and parent is not last:  # a parent's later pages may come after others'
+                done, last = done + 1, parent
+                self.fraction_done = min(done / total, 0.99)
             for item in page["value"]:
                 if not isinstance(item, dict) or "id" not in item:
                     continue

@@ -10,6 +10,7 @@ from tap_microsoft365.graph.errors import PermissionMissingError
 from tap_microsoft365.schema import (
     ASSIGNED_LICENSES,
     ASSIGNED_PLAN,
+    LICENSE_ASSIGNMENT_STATES,
     Bool,
     DateTime,
     String,
@@ -81,6 +82,7 @@ class UsersStream(DeltaStream):
         th.Property("showInAddressList", Bool),
         th.Property("securityIdentifier", String),
         ASSIGNED_LICENSES,
+        LICENSE_ASSIGNMENT_STATES,
         objects("assignedPlans", *ASSIGNED_PLAN),
         objects(
             "identities",
@@ -104,11 +106,16 @@ class UsersStream(DeltaStream):
         *DELETION_PROPERTIES,
     )
     tap_fields = ("tenant_id", "email", DELETED_AT, REASON)
-    remember_fields = ("id", "userPrincipalName", "assignedLicenses")
+    remember_fields = ("id", "userPrincipalName", "assignedLicenses", "licenseAssignmentStates")
 
     def remember(self, row: dict) -> t.Any:
-        """Id, UPN and assigned licences: ``user_licenses`` needs no second listing (streams/apps.py)."""
-        return row["id"], row.get("userPrincipalName"), row.get("assignedLicenses") or []
+        """Id, UPN, licences and how they were assigned: ``user_licenses`` needs no second listing."""
+        return (
+            row["id"],
+            row.get("userPrincipalName"),
+            row.get("assignedLicenses") or [],
+            row.get("licenseAssignmentStates") or [],
+        )
 
     def in_scope(self, row: dict) -> bool:
         """The run's user rules (scope.py), on full and delta rows; adds the computed ``email``.
@@ -184,7 +191,7 @@ class GroupsStream(DeltaStream):
     name = "groups"
     path = "/groups"
     delta_path = "/groups/delta"
-    remembered_for = ("group_members",)
+    remembered_for = ("group_members", "group_owners")
 
     def in_scope(self, row: dict) -> bool:
         """``group_types`` and ``group_ids`` (scope.py)."""
@@ -285,3 +292,36 @@ class GroupMembersStream(DeltaStream, BatchedChildStream):
                 row[DELETED_AT] = deleted_at
                 row[REASON] = removed.get("reason")
             yield row
+
+
+class GroupOwnersStream(BatchedChildStream):
+    """One row per (group, owner): ``/groups/{id}/owners``, 20 groups per ``$batch`` (graph.md 5).
+
+    Owners are users or service principals (learn.microsoft.com/graph/api/group-list-owners); the group
+    ids are the ones ``groups`` read in this run, else one ``$select=id`` listing of ``/groups``.
+    """
+
+    name = "group_owners"
+    parent = "groups"
+    child_path = "/groups/{id}/owners"
+    child_select = "id,userPrincipalName,displayName"
+    parent_field = "group_id"
+    child_field = "owner_id"
+    type_field = "owner_type"
+    copied = ("userPrincipalName", "displayName")
+    primary_keys = ("group_id", "owner_id")
+    schema = props(
+        th.Property("group_id", String, required=True, description="The group (added by the tap)"),
+        th.Property("owner_id", String, required=True, description="The owner's object id"),
+        th.Property("owner_type", String, description="user or servicePrincipal (from @odata.type)"),
+        th.Property("userPrincipalName", String),
+        th.Property("displayName", String),
+    )
+
+    def user_refs(self, row: dict) -> Iterable[t.Any]:
+        """An owner outside the user scope: the link is dropped."""
+        return (row["owner_id"],) if row.get("owner_type") == "user" else ()
+
+    def group_refs(self, row: dict) -> Iterable[t.Any]:
+        """The group (``group_types``, ``group_ids``)."""
+        return (row["group_id"],)
