@@ -112,6 +112,16 @@ class Warehouse:
         return rows
 
 
+def _sys_dir(tmp: Path) -> Path:
+    sys_dir = tmp / "meltano-sys"
+    sys_dir.mkdir(exist_ok=True)
+    for kind in ("extractors", "loaders"):
+        link = sys_dir / kind
+        if not link.exists():
+            link.symlink_to(ROOT / ".meltano" / kind)
+    return sys_dir
+
+
 def _meltano_env(sb: Sandbox, tmp: Path) -> dict[str, str]:
     env = {
         k: v
@@ -124,6 +134,9 @@ def _meltano_env(sb: Sandbox, tmp: Path) -> dict[str, str]:
             "REQUESTS_CA_BUNDLE": str(sb.ca_bundle),
             "TAP_MICROSOFT365_AUDIT_REQUESTS_PER_10S": "0",  # the sandbox's log throttle is off too
             "MELTANO_DATABASE_URI": f"sqlite:///{tmp / 'meltano.db'}",
+            # A .meltano of its own (the installed plugins linked in): Meltano writes each run's config
+            # and catalog under .meltano/run/, which concurrent runs in one checkout would share.
+            "MELTANO_SYS_DIR_ROOT": str(_sys_dir(tmp)),
             "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
         }
     )
@@ -189,9 +202,6 @@ def postgres_warehouse(tmp_path_factory):
     marts = f"{raw}_dbt"
     try:
         with Sandbox(users=200, seed=7, audit_throttle=None) as sb:
-            sb.tenant.report_options.concealed_names = (
-                False  # usage reports name users: used as activity
-            )
             env = _meltano_env(sb, tmp)
             env.update({"TARGET_POSTGRES_HOST": PG["host"], "TARGET_POSTGRES_PORT": str(PG["port"]),
                         "TARGET_POSTGRES_DATABASE": PG["dbname"], "TARGET_POSTGRES_USER": PG["user"],
@@ -230,6 +240,8 @@ def duckdb_warehouse(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("transform_duckdb")
     path = tmp / "warehouse.duckdb"
     with Sandbox(users=100, seed=11, audit_throttle=None) as sb:
+        # usage reports name users here: their activity counts (PostgreSQL keeps Graph's default)
+        sb.tenant.report_options.concealed_names = False
         env = _meltano_env(sb, tmp)
         env["TARGET_DUCKDB_PATH"] = str(path)
         _run([meltano, "run", "--full-refresh", "tap-microsoft365", "target-duckdb"], env,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import html
+import numbers
 import sys
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -316,7 +317,7 @@ def render(marts: dict[str, Rows]) -> str:
     totals = defaultdict(int)
     for t in overview:
         for key, value in t.items():
-            if isinstance(value, int | float) and not isinstance(value, bool):
+            if isinstance(value, numbers.Number) and not isinstance(value, bool):
                 totals[key] += int(value)
     cards = [
         ("users", "users"),
