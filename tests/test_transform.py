@@ -233,7 +233,10 @@ def postgres_warehouse(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def duckdb_warehouse(tmp_path_factory):
-    duckdb = pytest.importorskip("duckdb")
+    try:
+        import duckdb
+    except ImportError:
+        _unavailable("duckdb is not installed (the analytics extra: run bash scripts/bootstrap.sh)")
     meltano = _tool("meltano")
     _plugin("extractors/tap-microsoft365")
     _plugin("loaders/target-duckdb")
