@@ -49,3 +49,13 @@ def test_an_activity_log_says_how_much_of_its_time_range_is_read(box, caplog, ev
     lines = progress_lines(caplog, "directory_audits")
     assert lines
     assert any(re.search(r"\d+% done, about [\d,]+ s left", line) for line in lines)
+
+
+def test_each_stream_ends_with_a_line_naming_it_and_its_figures(box, caplog):
+    caplog.set_level(logging.INFO)
+    box.reset_log()
+    result = run_sync(box.tap_config(), ["users", "domains"])
+    done = [r.getMessage() for r in caplog.records if " done: " in r.getMessage()]
+    # a full round: the delta link ($deltatoken=latest), then the listing
+    assert f"Stream 'users' done: {len(result.records('users'))} records, 2 Graph requests" in done[0]
+    assert done[1].startswith(f"Stream 'domains' done: {len(box.tenant.domains)} records, 1 Graph requests")

@@ -446,6 +446,16 @@ class GraphStream(Stream):
             outcome.seconds = time.monotonic() - started
             if self.run_source.has_run_context():
                 outcome.requests = self.client.requests_sent - sent_before
+        if outcome.complete:
+            # the stream's name with its figures: Meltano shows singer-sdk's METRIC lines without it
+            self.logger.info(
+                "Stream '%s'%s done: %s records, %s Graph requests, %.1f s",
+                self.name,
+                self.tenant_words(),
+                f"{outcome.records:,}",
+                f"{outcome.requests:,}",
+                outcome.seconds,
+            )
 
     #: Graph areas a delegated token reads only when the signed-in user holds an Entra role (graph.md 8).
     ROLE_PATHS: t.ClassVar[tuple[str, ...]] = ("/reports/", "/auditLogs/")
