@@ -81,6 +81,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="added to every request (benchmarks)",
     )  # fmt: skip
     add(
+        "--cache-pages", action="store_true",
+        help="answer repeated identical GETs (and $batch POSTs of GETs) of a tenant from the bytes "
+        "rendered the first time, so re-reads cost the server almost nothing (benchmarks; default: off)",
+    )  # fmt: skip
+    add(
         "--empty-pages", action="store_true",
         help="insert an empty page carrying a nextLink between real pages (default: off)",
     )  # fmt: skip
@@ -210,6 +215,7 @@ def main(argv: list[str] | None = None) -> int:
         delta_replays=args.delta_replays,
         delta_token_lifetime=args.delta_token_lifetime,
         device_code_interval=args.device_code_interval,
+        cache_pages=args.cache_pages,
     )
     if args.tenants < 1:
         parser.error("--tenants: at least 1")

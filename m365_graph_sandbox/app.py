@@ -136,6 +136,26 @@ class _TenantApi:
         self.server.batch_requests.clear()
 
     @property
+    def cache_pages(self) -> bool:
+        """Whether repeated identical reads are answered from rendered bytes (CONTRACT.md "Page cache")."""
+        return self.server.cache_pages
+
+    @cache_pages.setter
+    def cache_pages(self, value: bool) -> None:
+        self.server.cache_pages = bool(value)
+        if not value:
+            self.server.clear_page_cache()
+
+    @property
+    def page_cache_stats(self) -> dict[str, int]:
+        """``{"hits", "misses"}`` of the page cache (requests it could key) since the start."""
+        return dict(self.server.page_cache_stats)
+
+    def clear_page_cache(self) -> None:
+        """Forget the cached answers (needed only after editing ``sb.tenant`` outside the change API)."""
+        self.server.clear_page_cache()
+
+    @property
     def issued_tokens(self) -> list[str]:
         """Every access token issued so far (token endpoint and issue_token), oldest first."""
         return self.server.tokens.issued()
@@ -347,6 +367,7 @@ class Sandbox(_TenantApi):
         delta_replays: bool = False,
         delta_token_lifetime: float = 7 * 86400.0,
         device_code_interval: int = 5,
+        cache_pages: bool = False,
     ) -> None:
         metadata.check_cloud(cloud)
         self.tenant = Tenant(users=users, seed=seed, premium=premium)
@@ -365,6 +386,7 @@ class Sandbox(_TenantApi):
             "delta_replays": delta_replays,
             "delta_token_lifetime": delta_token_lifetime,
             "device_code_interval": device_code_interval,
+            "cache_pages": cache_pages,
         }
         self._workdir = workdir
         self._host, self._port = host, port
@@ -389,6 +411,7 @@ class Sandbox(_TenantApi):
             delta_token_lifetime=delta_token_lifetime,
         )
         self.server.device_code_interval = int(device_code_interval)
+        self.server.cache_pages = bool(cache_pages)
         self._dispatcher = Dispatcher(self.server)
         #: every tenant behind this sandbox's listener; ``tenants[0]`` is the primary (this object's own)
         self.tenants: list[SandboxTenant] = [SandboxTenant(self, self.server)]
@@ -414,6 +437,7 @@ class Sandbox(_TenantApi):
         delta_replays: bool = False,
         delta_token_lifetime: float = 7 * 86400.0,
         device_code_interval: int | None = None,
+        cache_pages: bool | None = None,
     ) -> SandboxTenant:
         """Serve another tenant behind the same listener (before or after ``start()``).
 
@@ -422,7 +446,7 @@ class Sandbox(_TenantApi):
         company name no tenant of this sandbox has), its own single-tenant app registration, grants,
         tokens, faults and log. ``consented``: whether the primary's multi-tenant app (``sb.client_id``,
         its secret and certificate) has admin consent here. The cloud is the sandbox's. Options as
-        :class:`Sandbox`'s (``token_lifetime``, ``device_code_interval`` default: the primary's). ``ValueError`` when the seed gives
+        :class:`Sandbox`'s (``token_lifetime``, ``device_code_interval``, ``cache_pages`` default: the primary's). ``ValueError`` when the seed gives
         a tenant id, or ``company`` a default domain, that another tenant already has.
         """
         from .model.organization import COMPANIES, company_slug, default_company
@@ -467,6 +491,7 @@ class Sandbox(_TenantApi):
         server.shared_app = self.server
         server.app_consented = bool(consented)
         server.latency = self.server.latency
+        server.cache_pages = self.server.cache_pages if cache_pages is None else bool(cache_pages)
         server.device_code_interval = (
             self.server.device_code_interval
             if device_code_interval is None

@@ -25,7 +25,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any, TypedDict, cast
@@ -66,6 +66,37 @@ DEFAULT_PERMISSIONS = frozenset(
         "ServiceHealth.Read.All",
     }
 )
+
+
+#: ``cache_pages``: the rendered bytes a tenant's page cache may hold before its oldest entries go
+PAGE_CACHE_BYTES = 2 << 30
+#: request headers no answer depends on: left out of the page cache's key (the token is checked apart)
+_UNKEYED_HEADERS = frozenset(
+    {
+        "authorization",
+        "client-request-id",
+        "return-client-request-id",
+        "request-id",
+        "content-length",
+        "content-type",
+        "connection",
+        "keep-alive",
+        "user-agent",
+        "accept",
+        "accept-encoding",
+        "host",
+    }
+)
+
+
+@dataclass
+class _CachedPage:
+    """A 200 answer of ``cache_pages`` (request-id headers left out); ``inner``: a ``$batch``'s inner log."""
+
+    body: bytes
+    headers: dict[str, str]
+    content_type: str
+    inner: list[RequestLog] | None = None
 
 
 @dataclass
@@ -640,10 +671,19 @@ class Server:
         self.device_code_lifetime = 900
         self.auto_approve: bool | str | None = None
         self.single_use_refresh_tokens = False
+        #: ``cache_pages`` (CONTRACT.md "Page cache"): repeated identical GETs (and ``$batch`` POSTs of
+        #: GETs) answered from the bytes rendered the first time; ``page_cache_bytes`` caps what is kept
+        self.cache_pages = False
+        self.page_cache_bytes = PAGE_CACHE_BYTES
+        self.page_cache_stats = {"hits": 0, "misses": 0}
+        self._pages: dict[tuple[Any, ...], _CachedPage] = {}
+        self._pages_size = 0
+        self._pages_lock = threading.Lock()
         self._authenticated = 0
         self._count_lock = threading.Lock()
         for module in routes.MODULES:
             module.register(self.routes)
+        self.routes.add("GET", r"/_sandbox/page-cache", _page_cache_control, kind="control")
 
     # -- dispatch ----------------------------------------------------------------------------------
 
@@ -678,10 +718,24 @@ class Server:
         route, match = self.routes.match(method, path)
         kind = route.kind if route is not None else ("entra" if "/oauth2/" in path else "graph")
         fault = None if refuse is not None else self.faults.take(method, path, inner=inner)
+        page_key: tuple[Any, ...] | None = None
+        cached: _CachedPage | None = None
+        if self.cache_pages and refuse is None and route is not None:
+            if fault is None and route.kind == "graph":
+                page_key = self._page_key(req, parts.query)
+                if page_key is not None:
+                    cached = self._pages.get(page_key)
+                    self._count_page(cached is not None)
+            if page_key is None and method != "GET" and route.kind in ("graph", "control"):
+                self.clear_page_cache()  # a write (or a control) may change any answer
         try:
             if refuse is not None:
                 raise refuse
-            if fault is not None and fault.answers:
+            if cached is not None:
+                response = Response(200, cached.body, dict(cached.headers), cached.content_type)
+                if cached.inner is not None:  # the $batch's inner requests, logged as if answered
+                    self.batch_requests.extend(replace(e) for e in cached.inner)
+            elif fault is not None and fault.answers:
                 response = self._fault_response(req, fault, kind)
             elif route is None:
                 response = self._no_route(req, bool(match))
@@ -706,6 +760,8 @@ class Server:
             )
         if fault is not None:
             response = self._apply_fault(target, response, fault)
+        if page_key is not None and cached is None:
+            self._store_page(page_key, req, response)
         response.headers["request-id"] = request_id
         response.headers["client-request-id"] = client_request_id
         status = 0 if response.transport == "reset" else response.status
@@ -726,6 +782,142 @@ class Server:
             if self.merged_log is not None:
                 self.merged_log.append(entry)
         return response
+
+    # -- page cache (cache_pages; CONTRACT.md "Page cache") -----------------------------------------
+
+    def _page_key(self, req: Request, raw_query: str) -> tuple[Any, ...] | None:
+        """The cache key of a cacheable request whose token is valid, else None (answered as usual).
+
+        The token is validated here as ``_authenticate`` does (and counted for ``revoke_tokens_every``)
+        and left on ``req.token``; the key holds its permissions, not the token itself.
+        """
+        method, path = req.method, req.path
+        if method == "GET":
+            if "/delta" in path or any(k.lower() == "$deltatoken" for k in req.query):
+                return None  # delta rounds and their tokens follow the change log
+            if self._audit_throttled() and "/auditLogs/" in path:
+                return None  # the activity-log throttle counts every request
+            body: bytes = b""
+        elif method == "POST" and path == "/v1.0/$batch":
+            if len(self.faults):  # inner requests meet the fault plan one by one
+                return None
+            body = req.body
+        else:
+            return None
+        info = req.token
+        if info is None:
+            scheme, _, token = (req.headers.get("Authorization") or "").partition(" ")
+            info = self.tokens.get(token.strip()) if scheme.lower() == "bearer" else None
+            if (
+                info is None
+                or info.revoked
+                or time.time() >= info.expires_at
+                or info.audience != self.graph_resource
+            ):
+                return None  # _authenticate answers the 401
+            req.token = info
+            self._count_authenticated()
+        headers = tuple(
+            sorted(
+                (k.lower(), v)
+                for k, v in req.headers.raw.items()
+                if k.lower() not in _UNKEYED_HEADERS
+            )
+        )
+        grants = (info.permissions, info.delegated, info.user_id, info.user_roles)
+        query = tuple(parse_qsl(raw_query, keep_blank_values=True))
+        return (method, path, query, headers, body, grants, self._page_stamp())
+
+    def _audit_throttled(self) -> bool:
+        return getattr(self, "audit_throttle", (5, 10.0)) is not None
+
+    def _page_stamp(self) -> tuple[Any, ...]:
+        """What the model's answers depend on besides the request: changes, log sizes, switches."""
+        tenant = self.tenant
+        audit = tenant.audit
+        options = tenant.report_options
+        return (
+            tenant.changes.version,
+            len(tenant.users),
+            len(tenant.groups),
+            len(audit.sign_ins),
+            len(audit.directory_audits),
+            len(audit.provisioning),
+            tenant.premium,
+            self.premium,
+            self.intune,
+            self.empty_pages,
+            self.delta_replays,
+            options.concealed_names,
+            options.extra_column,
+        )
+
+    def _count_page(self, hit: bool) -> None:
+        with self._pages_lock:
+            self.page_cache_stats["hits" if hit else "misses"] += 1
+
+    def _store_page(self, key: tuple[Any, ...], req: Request, response: Response) -> None:
+        """Keep a 200 answer (a ``$batch`` only when all its inner requests were GETs answering 200)."""
+        if response.status != 200 or response.transport is not None:
+            return
+        inner = None
+        if req.method == "POST":
+            inner = self._batch_log(req, response)
+            if inner is None:  # it may have written (an inner PATCH, ...): forget everything
+                self.clear_page_cache()
+                return
+        headers = {
+            k: v
+            for k, v in response.headers.items()
+            if k.lower() not in {"request-id", "client-request-id"}
+        }
+        size = len(response.body) + len(key[4]) + 512
+        with self._pages_lock:
+            if key in self._pages or size > self.page_cache_bytes:
+                return
+            while self._pages and self._pages_size + size > self.page_cache_bytes:
+                oldest = next(iter(self._pages))
+                old = self._pages.pop(oldest)
+                self._pages_size -= len(old.body) + len(oldest[4]) + 512
+            self._pages[key] = _CachedPage(response.body, headers, response.content_type, inner)
+            self._pages_size += size
+
+    def _batch_log(self, req: Request, response: Response) -> list[RequestLog] | None:
+        """The inner log entries a cached ``$batch`` replays, or None when it must not be cached."""
+        if len(self.faults):
+            return None
+        try:
+            items = msgspec.json.decode(req.body)["requests"]
+            answers = msgspec.json.decode(response.body)["responses"]
+        except (msgspec.DecodeError, KeyError, TypeError):
+            return None
+        statuses = {a.get("id"): a.get("status") for a in answers if isinstance(a, dict)}
+        host = req.headers.get("Host") or ""
+        entries = []
+        for item in items:
+            url = str(item.get("url") or "")
+            target = "/v1.0" + (url if url.startswith("/") else "/" + url)
+            parts = urlsplit(target)
+            query = dict(parse_qsl(parts.query, keep_blank_values=True))
+            if (
+                str(item.get("method") or "").upper() != "GET"
+                or statuses.get(item.get("id")) != 200
+                or "/delta" in parts.path
+                or any(k.lower() == "$deltatoken" for k in query)
+                or (self._audit_throttled() and "/auditLogs/" in parts.path)
+            ):
+                return None
+            headers = {str(k): str(v) for k, v in (item.get("headers") or {}).items()}
+            entries.append(
+                RequestLog("GET", parts.path, query, headers, 200, host, self.tenant.tenant_id)
+            )
+        return entries
+
+    def clear_page_cache(self) -> None:
+        """Forget every cached answer of this tenant (after editing ``sb.tenant`` by hand)."""
+        with self._pages_lock:
+            self._pages.clear()
+            self._pages_size = 0
 
     def _apply_fault(self, target: str, response: Response, fault: Fault) -> Response:
         """What a fault changes on the answer: nextLink, headers, transport (see FaultPlan.add)."""
@@ -1027,6 +1219,18 @@ class Dispatcher:
         parts = urlsplit(target)
         server, routed, refuse = self.route(parts.path, parts.query, headers)
         return server.handle(method, target, headers, body, routed=routed, refuse=refuse)
+
+
+def _page_cache_control(server: Server, req: Request, m: re.Match[str]) -> Response:
+    """GET /_sandbox/page-cache[?tenant=<id>]: ``{"enabled", "hits", "misses", "entries", "bytes"}``."""
+    with server._pages_lock:
+        stats = {
+            "enabled": server.cache_pages,
+            **server.page_cache_stats,
+            "entries": len(server._pages),
+            "bytes": server._pages_size,
+        }
+    return json_response(stats)
 
 
 def _with_next_link(response: Response, url: str) -> Response:
