@@ -388,6 +388,7 @@ def test_sku_license_usage(wh):
             "assigned_disabled_users": sum(1 for a in holders if not a["user"]["accountEnabled"]),
             "active_30d_users": sum(1 for a in holders if a["last"] and a["last"] >= cut30),
             "active_90d_users": sum(1 for a in holders if a["last"] and a["last"] >= cut90),
+            **_sku_subscriptions(wh, sku["skuId"]),
         }
     actual = {
         r["sku_id"]: {k: r[k] for k in expected[r["sku_id"]]}
@@ -395,6 +396,21 @@ def test_sku_license_usage(wh):
     }
     assert actual == expected
     assert any(v["active_30d_users"] < v["assigned_users"] for v in expected.values())
+    assert any(v["is_trial"] for v in expected.values()), "the sandbox has trial subscriptions"
+    assert any(v["is_trial"] is False for v in expected.values())
+
+
+def _sku_subscriptions(wh: Warehouse, sku_id: str) -> dict[str, Any]:
+    """A SKU's live subscriptions: all trials?, the soonest next lifecycle date, days until it."""
+    subs = [s for s in wh.tenant.subscriptions if s["skuId"] == sku_id and s["status"] != "Deleted"]
+    nexts = [t for t in (_ts(s.get("nextLifecycleDateTime")) for s in subs) if t]
+    soonest = min(nexts, default=None)
+    return {
+        "subscription_count": len(subs) or None,
+        "is_trial": all(s["isTrial"] for s in subs) if subs else None,
+        "next_lifecycle_at": soonest,
+        "days_until_next_lifecycle": _days(wh.as_of, soonest) if soonest else None,
+    }
 
 
 def test_inactive_licensed_users(wh):
@@ -551,13 +567,46 @@ def test_expiring_app_credentials(wh):
 def test_admin_role_holders(pg_wh):
     wh = pg_wh
     tenant = wh.tenant
-    expected = {
-        (role["id"], ref["id"]): role["displayName"]
+    names = {d["id"]: d["displayName"] for d in tenant.role_definitions}
+    legacy = {
+        (role["roleTemplateId"], ref["id"]): role["id"]
         for role in tenant.directory_roles
         for ref in tenant.role_members.get(role["id"], [])
     }
+    # one row per (active | eligible, role, principal, scope): directoryRoles members are the tenant-wide
+    # role assignments they mirror
+    expected = {("active", rd, member, "/"): names[rd] for rd, member in legacy}
+    for a in tenant.role_assignments:
+        key = ("active", a["roleDefinitionId"], a["principalId"], a["directoryScopeId"])
+        expected[key] = names[a["roleDefinitionId"]]
+    ends = {}
+    for e in tenant.role_eligibility:
+        key = ("eligible", e["roleDefinitionId"], e["principalId"], e["directoryScopeId"])
+        expected[key] = names[e["roleDefinitionId"]]
+        ends[key] = _ts(((e.get("scheduleInfo") or {}).get("expiration") or {}).get("endDateTime"))
     rows = wh.mart("m365__admin_role_holders")
-    assert {(r["role_id"], r["member_id"]): r["role_name"] for r in rows} == expected
+    by_key = {(r["assignment_type"], r["role_definition_id"], r["member_id"], r["directory_scope_id"]): r
+              for r in rows}  # fmt: skip
+    assert len(by_key) == len(rows)
+    assert {k: r["role_name"] for k, r in by_key.items()} == expected
+    assert any(k[3] != "/" for k in expected), "the sandbox has scoped role assignments"
+    assert tenant.role_eligibility, "the sandbox has PIM-eligible holders"
+    for key, row in by_key.items():
+        kind, rd, member, scope = key
+        assert row["is_eligible"] == (kind == "eligible")
+        assert row["is_directory_role_member"] == (kind == "active" and (rd, member) in legacy
+                                                   and scope == "/")  # fmt: skip
+        if row["is_directory_role_member"]:
+            assert row["role_id"] == legacy[(rd, member)]
+        assert row["directory_scope_type"] == ("tenant" if scope == "/" else "administrative_unit")
+        if kind == "eligible":
+            assert _aware(row["eligibility_ends_at"]) == ends[key]
+            assert row["member_type"] == "user"
+        else:
+            assert row["eligibility_ends_at"] is None
+        if tenant.user(member) is not None:
+            assert row["member_type"] == "user"
+            assert row["user_principal_name"] == tenant.user(member)["userPrincipalName"]
     global_admins = [r for r in rows if r["role_name"] == "Global Administrator"]
     assert global_admins
     assert all(r["is_privileged_role"] and r["role_tier"] == "critical" for r in global_admins)
@@ -574,6 +623,136 @@ def test_admin_role_holders(pg_wh):
     else:
         assert not any(r["has_registration_details"] for r in rows)
         assert all(r["is_mfa_registered"] is None for r in rows)
+
+
+def _staging(wh: Warehouse, model: str) -> list[dict[str, Any]]:
+    rows = wh.rows(f'select * from "{wh.staging}".{model}')
+    assert all(r["tenant_id"] == wh.tenant_id for r in rows), f"{model}: a row of another tenant"
+    return rows
+
+
+def test_roles_staging(wh):
+    tenant = wh.tenant
+    definitions = {r["role_definition_id"]: r for r in _staging(wh, "stg_m365__role_definitions")}
+    assert {k: (r["display_name"], r["role_template_id"], r["is_built_in"]) for k, r in definitions.items()} == {
+        d["id"]: (d["displayName"], d["templateId"], d["isBuiltIn"]) for d in tenant.role_definitions
+    }  # fmt: skip
+    assignments = _staging(wh, "stg_m365__role_assignments")
+    assert {r["role_assignment_id"]: (r["principal_id"], r["role_definition_id"], r["directory_scope_id"],
+                                      r["directory_scope_type"], r["administrative_unit_id"])
+            for r in assignments} == {
+        a["id"]: (a["principalId"], a["roleDefinitionId"], a["directoryScopeId"],
+                  "tenant" if a["directoryScopeId"] == "/" else "administrative_unit",
+                  a["directoryScopeId"].rsplit("/", 1)[1] if a["directoryScopeId"] != "/" else None)
+        for a in tenant.role_assignments
+    }  # fmt: skip
+    assert {r["administrative_unit_id"] for r in assignments} - {None} <= set(
+        tenant.administrative_units
+    )
+    eligibility = _staging(wh, "stg_m365__role_eligibility_schedules")
+    expected = {}
+    for e in tenant.role_eligibility:
+        info = e["scheduleInfo"]
+        expected[e["id"]] = (e["principalId"], e["roleDefinitionId"], e["memberType"],
+                             _ts(info.get("startDateTime")), _ts(info["expiration"].get("endDateTime")),
+                             info["expiration"]["type"])  # fmt: skip
+    assert {r["role_eligibility_schedule_id"]: (r["principal_id"], r["role_definition_id"], r["member_type"],
+                                                _aware(r["eligibility_starts_at"]),
+                                                _aware(r["eligibility_ends_at"]), r["expiration_type"])
+            for r in eligibility} == expected  # fmt: skip
+    assert expected
+
+
+def test_conditional_access_staging(wh):
+    tenant = wh.tenant
+    policies = {r["policy_id"]: r for r in _staging(wh, "stg_m365__conditional_access_policies")}
+    assert {k: r["state"] for k, r in policies.items()} == {
+        p["id"]: p["state"] for p in tenant.ca_policies
+    }
+    assert tenant.ca_policies
+    targets = set()
+    for p in tenant.ca_policies:
+        users = (p.get("conditions") or {}).get("users") or {}
+        for inclusion in ("include", "exclude"):
+            for kind in ("user", "group", "role"):
+                for target in users.get(f"{inclusion}{kind.title()}s") or []:
+                    targets.add((p["id"], inclusion, kind, target))
+        row = policies[p["id"]]
+        assert row["includes_all_users"] == ("All" in (users.get("includeUsers") or []))
+        assert row["include_roles"] == (", ".join(sorted(users.get("includeRoles") or [])) or None)
+        controls = (p.get("grantControls") or {}).get("builtInControls") or []
+        assert row["requires_mfa"] == ("mfa" in controls)
+        assert row["blocks_access"] == ("block" in controls)
+    rows = _staging(wh, "stg_m365__conditional_access_policy_users")
+    assert {
+        (r["policy_id"], r["inclusion"], r["target_type"], r["target_id"]) for r in rows
+    } == targets
+    assert len(rows) == len(targets)
+    locations = _staging(wh, "stg_m365__named_locations")
+    assert {r["named_location_id"]: (r["location_type"], r["ip_ranges"], r["countries_and_regions"])
+            for r in locations} == {
+        n["id"]: (n["@odata.type"].rsplit(".", 1)[1].replace("NamedLocation", ""),
+                  ", ".join(sorted(r["cidrAddress"] for r in n.get("ipRanges") or [])) or None,
+                  ", ".join(sorted(n.get("countriesAndRegions") or [])) or None)
+        for n in tenant.named_locations
+    }  # fmt: skip
+
+
+def test_security_staging(wh):
+    tenant = wh.tenant
+    risky = _staging(wh, "stg_m365__risky_users")
+    assert {r["user_id"]: (r["risk_level"], r["risk_state"], r["is_at_risk"]) for r in risky} == {
+        u["id"]: (u["riskLevel"], u["riskState"], u["riskState"] in ("atRisk", "confirmedCompromised"))
+        for u in tenant.risky_users
+    }  # fmt: skip
+    scores = _staging(wh, "stg_m365__secure_scores")
+    assert {r["secure_score_id"]: (r["score_date"], r["current_score"], r["max_score"]) for r in scores} == {
+        s["id"]: (_ts(s["createdDateTime"]).date(), pytest.approx(s["currentScore"]),
+                  pytest.approx(s["maxScore"]))
+        for s in tenant.secure_scores
+    }  # fmt: skip
+    profiles = _staging(wh, "stg_m365__secure_score_control_profiles")
+    assert {r["control_profile_id"]: r["rank"] for r in profiles} == {
+        p["id"]: p["rank"] for p in tenant.control_profiles
+    }
+    apps = _staging(wh, "stg_m365__mobile_apps")
+    assert {r["mobile_app_id"]: r["app_type"] for r in apps} == {
+        a["id"]: a["@odata.type"].rsplit(".", 1)[1] for a in tenant.mobile_apps
+    }
+    issues = _staging(wh, "stg_m365__service_health_issues")
+    assert {r["issue_id"]: (r["classification"], r["is_resolved"], _aware(r["end_date_time"]))
+            for r in issues} == {
+        i["id"]: (i["classification"], i["isResolved"], _ts(i.get("endDateTime")))
+        for i in tenant.service_issues
+    }  # fmt: skip
+    subscriptions = _staging(wh, "stg_m365__subscriptions")
+    assert {r["subscription_id"]: (r["sku_id"], r["is_trial"], r["total_licenses"],
+                                   _aware(r["next_lifecycle_date_time"])) for r in subscriptions} == {
+        s["id"]: (s["skuId"], s["isTrial"], s["totalLicenses"], _ts(s.get("nextLifecycleDateTime")))
+        for s in tenant.subscriptions
+    }  # fmt: skip
+
+
+def test_user_licenses_assignment(wh):
+    """How each licence was assigned (licenseAssignmentStates): by group, state, last change."""
+    expected = {}
+    for user in wh.tenant.users:
+        for state in user.get("licenseAssignmentStates") or []:
+            key = (user["id"], state["skuId"])
+            when = _ts(state.get("lastUpdatedDateTime"))
+            groups, states, last = expected.get(key, (set(), set(), None))
+            if state.get("assignedByGroup"):
+                groups.add(state["assignedByGroup"])
+            states.add(state["state"])
+            expected[key] = (groups, states, max((t for t in (last, when) if t), default=None))
+    rows = _staging(wh, "stg_m365__user_licenses")
+    assert rows
+    for r in rows:
+        groups, states, last = expected[(r["user_id"], r["sku_id"])]
+        assert r["assigned_by_group_ids"] == (", ".join(sorted(groups)) or None)
+        assert r["assignment_state"] in states
+        assert _aware(r["assignment_updated_date_time"]) == last
+    assert any(r["assignment_state"] == "Error" and not r["is_assigned"] for r in rows)
 
 
 def _sign_ins(wh: Warehouse) -> list[dict[str, Any]]:
@@ -610,6 +789,13 @@ def test_sign_ins_per_app_and_failures(wh):
 def test_tenant_overview(wh):
     (row,) = wh.mart("m365__tenant_overview")
     assert row["users"] == len(_live_users(wh))
+    holders = wh.mart("m365__admin_role_holders")
+    assert row["admin_role_holders"] == len(
+        {r["member_id"] for r in holders if not r["is_eligible"]}
+    )
+    assert row["eligible_admin_role_holders"] == len(
+        {r["member_id"] for r in holders if r["is_eligible"]}
+    )
     assert row["inactive_licensed_users"] == len(wh.mart("m365__inactive_licensed_users"))
     assert row["high_privilege_permissions"] == sum(
         1 for r in wh.mart("m365__app_permissions") if r["is_high_privilege"]

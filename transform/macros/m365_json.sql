@@ -88,20 +88,88 @@
     unnest(string_split_regex(trim({{ column }}), '\s+'))
 {%- endmacro %}
 
-{#- A member of a JSON object as JSON (for nested arrays and objects). -#}
+{#- A member of a JSON object as JSON (for nested arrays and objects); key: a key or a list of keys. -#}
 {% macro m365_json_path(expr, key) -%}
     {{ return(adapter.dispatch('m365_json_path', 'microsoft365')(expr, key)) }}
 {%- endmacro %}
 
 {% macro default__m365_json_path(expr, key) -%}
+    {%- if key is string -%}
     (to_jsonb({{ expr }}) -> '{{ key }}')
+    {%- else -%}
+    (to_jsonb({{ expr }}) #> '{ {{- key | join(',') -}} }')
+    {%- endif -%}
 {%- endmacro %}
 
 {% macro duckdb__m365_json_path(expr, key) -%}
-    (cast({{ expr }} as json) -> '$.{{ key }}')
+    {%- set keys = [key] if key is string else key -%}
+    (cast({{ expr }} as json) -> '$.{{ keys | join('.') }}')
 {%- endmacro %}
 
 {#- An aggregate: the distinct non-null values of a text expression, sorted and comma-separated. -#}
 {% macro m365_agg_list(expr, separator=', ') -%}
     string_agg(distinct {{ expr }}, '{{ separator }}' order by {{ expr }})
+{%- endmacro %}
+
+{#- A set-returning expression: one row per string of a JSON array of strings, as text; no rows for null,
+    [] or a value that is not an array. -#}
+{% macro m365_json_text_elements(column) -%}
+    {{ return(adapter.dispatch('m365_json_text_elements', 'microsoft365')(column)) }}
+{%- endmacro %}
+
+{% macro default__m365_json_text_elements(column) -%}
+    jsonb_array_elements_text(case when jsonb_typeof(to_jsonb({{ column }})) = 'array' then to_jsonb({{ column }}) end)
+{%- endmacro %}
+
+{% macro duckdb__m365_json_text_elements(column) -%}
+    unnest(case when json_type(cast({{ column }} as json)) = 'ARRAY'
+        then from_json(cast({{ column }} as json), '["varchar"]') end)
+{%- endmacro %}
+
+{#- A field of each object of a JSON array (e.g. ipRanges[].cidrAddress) as one sorted, comma-separated
+    string; null when there is none. -#}
+{% macro m365_object_field_list(column, key, separator=', ') -%}
+    {{ return(adapter.dispatch('m365_object_field_list', 'microsoft365')(column, key, separator)) }}
+{%- endmacro %}
+
+{% macro default__m365_object_field_list(column, key, separator) -%}
+    (select string_agg(e ->> '{{ key }}', '{{ separator }}' order by e ->> '{{ key }}')
+     from jsonb_array_elements(
+         case when jsonb_typeof(to_jsonb({{ column }})) = 'array' then to_jsonb({{ column }}) end
+     ) as e)
+{%- endmacro %}
+
+{% macro duckdb__m365_object_field_list(column, key, separator) -%}
+    nullif(array_to_string(list_sort([json_extract_string(x, '$.{{ key }}')
+        for x in from_json(cast({{ column }} as json), '["json"]')
+        if json_extract_string(x, '$.{{ key }}') is not null]), '{{ separator }}'), '')
+{%- endmacro %}
+
+{#- The largest value of a text field over the objects of a JSON array (ISO date-times compare as text). -#}
+{% macro m365_object_field_max(column, key) -%}
+    {{ return(adapter.dispatch('m365_object_field_max', 'microsoft365')(column, key)) }}
+{%- endmacro %}
+
+{% macro default__m365_object_field_max(column, key) -%}
+    (select max(e ->> '{{ key }}')
+     from jsonb_array_elements(
+         case when jsonb_typeof(to_jsonb({{ column }})) = 'array' then to_jsonb({{ column }}) end
+     ) as e)
+{%- endmacro %}
+
+{% macro duckdb__m365_object_field_max(column, key) -%}
+    list_max([json_extract_string(x, '$.{{ key }}') for x in from_json(cast({{ column }} as json), '["json"]')])
+{%- endmacro %}
+
+{#- A JSON value (object, array; jsonb[] included) as JSON text, for columns kept whole. -#}
+{% macro m365_json_string(column) -%}
+    {{ return(adapter.dispatch('m365_json_string', 'microsoft365')(column)) }}
+{%- endmacro %}
+
+{% macro default__m365_json_string(column) -%}
+    cast(to_jsonb({{ column }}) as text)
+{%- endmacro %}
+
+{% macro duckdb__m365_json_string(column) -%}
+    cast(cast({{ column }} as json) as varchar)
 {%- endmacro %}

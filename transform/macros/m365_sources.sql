@@ -72,12 +72,25 @@
 
 {% macro default__m365_type(name) -%}
     {%- set types = {'text': 'text', 'bool': 'boolean', 'int': 'bigint', 'timestamp': 'timestamp',
-                     'date': 'date', 'json': 'jsonb', 'json_array': 'jsonb', 'text_array': 'text[]'} -%}
+                     'date': 'date', 'json': 'jsonb', 'json_array': 'jsonb', 'text_array': 'text[]',
+                     'number': 'double precision'} -%}
     {{ return(types.get(name, name)) }}
 {%- endmacro %}
 
 {% macro duckdb__m365_type(name) -%}
     {%- set types = {'text': 'varchar', 'bool': 'boolean', 'int': 'bigint', 'timestamp': 'timestamp',
-                     'date': 'date', 'json': 'json', 'json_array': 'json', 'text_array': 'json'} -%}
+                     'date': 'date', 'json': 'json', 'json_array': 'json', 'text_array': 'json',
+                     'number': 'double'} -%}
     {{ return(types.get(name, name)) }}
+{%- endmacro %}
+
+{#- A role assignment's directoryScopeId as tenant ("/"), administrative_unit or object (one directory
+    object, e.g. an app registration). -#}
+{% macro m365_directory_scope_type(column) -%}
+    case
+        when {{ column }} is null then null
+        when {{ column }} = '/' then 'tenant'
+        when {{ column }} like '/administrativeUnits/%' then 'administrative_unit'
+        else 'object'
+    end
 {%- endmacro %}

@@ -1,5 +1,7 @@
 -- Licence utilisation per SKU: bought (prepaid), consumed, assigned to live users, and how many of those
--- users were active (successful sign-in, or usage-report activity) in the last 30 and 90 days.
+-- users were active (successful sign-in, or usage-report activity) in the last 30 and 90 days; and, when
+-- the subscriptions stream is loaded, whether the SKU is a trial and when its subscriptions next change
+-- status (renewal, expiry: next_lifecycle_at).
 with skus as (
     select * from {{ ref('stg_m365__subscribed_skus') }}
 ),
@@ -20,6 +22,18 @@ assigned as (
         on l.tenant_id = u.tenant_id and l.user_id = u.user_id
     where l.is_assigned
     group by l.tenant_id, l.sku_id
+),
+
+subscriptions as (
+    select
+        tenant_id,
+        sku_id,
+        count(*) as subscription_count,
+        sum(case when is_trial then 1 else 0 end) as trial_subscription_count,
+        min(next_lifecycle_date_time) as next_lifecycle_at
+    from {{ ref('stg_m365__subscriptions') }}
+    where coalesce(status, '') <> 'Deleted'
+    group by tenant_id, sku_id
 ),
 
 errors as (
@@ -53,9 +67,18 @@ select
         as consumed_pct,
     case when coalesce(assigned.assigned_users, 0) > 0
         then round(cast(100.0 * assigned.active_30d_users / assigned.assigned_users as numeric), 1) end
-        as active_30d_pct
+        as active_30d_pct,
+    -- null when subscriptions is not loaded (or lists no live subscription of the SKU)
+    subscriptions.subscription_count,
+    subscriptions.trial_subscription_count,
+    case when subscriptions.subscription_count > 0
+        then subscriptions.trial_subscription_count = subscriptions.subscription_count end as is_trial,
+    subscriptions.next_lifecycle_at,
+    {{ m365_days_between(m365_as_of(), 'subscriptions.next_lifecycle_at') }} as days_until_next_lifecycle
 from skus
 left join assigned
     on skus.tenant_id = assigned.tenant_id and skus.sku_id = assigned.sku_id
 left join errors
     on skus.tenant_id = errors.tenant_id and skus.sku_id = errors.sku_id
+left join subscriptions
+    on skus.tenant_id = subscriptions.tenant_id and skus.sku_id = subscriptions.sku_id

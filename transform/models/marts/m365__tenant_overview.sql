@@ -46,11 +46,14 @@ devices as (
 
 admins as (
     select tenant_id,
-        count(distinct member_id) as admin_role_holders,
-        count(distinct case when is_privileged_role then member_id end) as privileged_role_holders,
+        -- active holders (PIM-eligible ones apart)
+        count(distinct case when not is_eligible then member_id end) as admin_role_holders,
+        count(distinct case when is_privileged_role and not is_eligible then member_id end)
+            as privileged_role_holders,
+        count(distinct case when is_eligible then member_id end) as eligible_admin_role_holders,
         -- null when user_registration_details is not loaded
         case when max(case when has_registration_details then 1 else 0 end) = 1 then
-            count(distinct case when member_type = 'user' and has_registration_details
+            count(distinct case when member_type = 'user' and has_registration_details and not is_eligible
                 and not coalesce(is_mfa_registered, false) then member_id end) end as admins_without_mfa
     from {{ ref('m365__admin_role_holders') }} group by tenant_id
 ),
@@ -90,6 +93,7 @@ select
     coalesce(devices.stale_devices, 0) as stale_devices,
     coalesce(admins.admin_role_holders, 0) as admin_role_holders,
     coalesce(admins.privileged_role_holders, 0) as privileged_role_holders,
+    coalesce(admins.eligible_admin_role_holders, 0) as eligible_admin_role_holders,
     admins.admins_without_mfa,
     coalesce(permissions.permissions_granted, 0) as permissions_granted,
     coalesce(permissions.high_privilege_permissions, 0) as high_privilege_permissions,
