@@ -181,7 +181,11 @@ def devices_chart(devices: Rows) -> go.Figure:
 
 
 def admin_chart(holders: Rows) -> go.Figure:
-    """Holders per admin role; users without MFA registration apart when the registration data exists."""
+    """Holders per admin role; users without MFA registration apart when the registration data exists.
+
+    Active holders only: PIM-eligible ones (is_eligible) hold the role once they activate it.
+    """
+    holders = [r for r in holders if not r.get("is_eligible")]
     roles: dict[str, dict[str, int]] = defaultdict(lambda: {"ok": 0, "no_mfa": 0, "other": 0})
     known = any(r["has_registration_details"] for r in holders)
     for row in holders:
@@ -381,6 +385,8 @@ def render(marts: dict[str, Rows]) -> str:
                     ("role_name", "role"),
                     ("display_name", "holder"),
                     ("member_type", "type"),
+                    ("assignment_type", "assignment"),
+                    ("directory_scope_id", "scope"),
                     ("account_enabled", "enabled"),
                     ("is_mfa_registered", "MFA registered"),
                 ],
