@@ -12,12 +12,12 @@ import weakref
 from functools import cached_property
 
 from singer_sdk import Tap
-from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.logging import ConsoleFormatter
 
 from tap_microsoft365.connect import build_run_context
 from tap_microsoft365.graph.errors import ConfigError, TapMicrosoft365Error
 from tap_microsoft365.inputs import check_files, normalise_state
+from tap_microsoft365.output import BatchFlushingWriter
 from tap_microsoft365.sdk_private import SafeConfigValidation
 from tap_microsoft365.settings import CONFIG_SCHEMA
 from tap_microsoft365.streams import STREAM_TYPES
@@ -39,7 +39,7 @@ class TapMicrosoft365(SafeConfigValidation, Tap):
     """Microsoft 365 and Entra ID through Microsoft Graph."""
 
     name = "tap-microsoft365"
-    message_writer_class = MsgSpecWriter
+    message_writer_class = BatchFlushingWriter
     config_jsonschema = CONFIG_SCHEMA
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
