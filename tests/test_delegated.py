@@ -190,3 +190,34 @@ def test_a_cache_without_this_tenant_is_one_line(box, primary, tmp_path):
     (tmp_path / "m365-cache.json").write_text("{}")
     with pytest.raises(AuthError, match="has no sign-in: the token cache holds no account"):
         run_sync(config, ["organization"])
+
+
+def test_two_tenants_share_one_cache_file_and_both_keep_their_newest_token(tmp_path):
+    with Sandbox(users=15, seed=23, device_code_interval=0) as sb:
+        os.environ["REQUESTS_CA_BUNDLE"] = sb.ca_bundle
+        other = sb.add_tenant(users=12, company="Fabrikam")
+        for tenant in sb.tenants:
+            tenant.auto_approve = True
+            tenant.single_use_refresh_tokens = True  # an old refresh token fails once used
+        cache = str(tmp_path / "shared-cache.json")
+        config = sb.tap_config(token_cache_path=cache, tenants=[t.entry(label=t.company) for t in sb.tenants])
+        del config["client_id"], config["client_secret"], config["tenant_id"]
+        code, _out, err = sign_in(config, tmp_path)  # signs in to each delegated tenant in turn
+        assert code == 0, err
+        assert err.count("Signed in to tenant") == 2
+        for _ in range(2):  # each run renews both tenants' tokens from the one file
+            sb.revoke_tokens()
+            other.revoke_tokens()
+            result = run_sync(config, ["organization"])
+            assert {r["tenant_id"] for r in result.records("organization")} == {sb.tenant_id, other.tenant_id}
+            assert result.tap.failures == {}
+        # one msal cache per file in the process: a save by one tenant carries the other's newest token
+        from tap_microsoft365.connect import token_source
+        from tap_microsoft365.graph.retry import RetryPolicy
+        from tap_microsoft365.tenants import tenant_entries
+
+        a, b = (token_source(config, e, RetryPolicy(), ["organization"]) for e in tenant_entries(config))
+        assert a.cache is b.cache  # type: ignore[attr-defined]
+        stored = json.loads((tmp_path / "shared-cache.json").read_text())["RefreshToken"].values()
+        assert {t["secret"] for t in stored} == {sb.tenants[0].refresh_tokens_issued[-1],
+                                                 other.refresh_tokens_issued[-1]}  # fmt: skip

@@ -279,9 +279,7 @@ class DelegatedTokenSource(TokenSource):
         self.cache_path = cache_path
         self._refresh_token = refresh_token
         self.where = where  # "tenant 'label' (id)" for messages
-        self.cache = msal.SerializableTokenCache()
-        if cache_path:
-            self.cache.deserialize(read_cache(cache_path))
+        self.cache = shared_cache(cache_path) if cache_path else msal.SerializableTokenCache()
 
     def _build_app(self) -> msal.PublicClientApplication:
         try:
@@ -374,6 +372,23 @@ def pick_account(accounts: list[dict], tenant_id: str) -> dict | None:
         if str(account.get("username") or "").lower().endswith("@" + wanted):
             return account
     return accounts[0] if len(accounts) == 1 else None
+
+
+#: One msal cache per cache file in this process: tenants that share a file share the cache, so a save by
+#: one tenant never writes back another tenant's older refresh token.
+_CACHES: dict[str, msal.SerializableTokenCache] = {}
+_CACHES_LOCK = threading.Lock()
+
+
+def shared_cache(path: str) -> msal.SerializableTokenCache:
+    """The process's msal cache for the file ``path``, read from it at first use."""
+    key = os.path.abspath(path)
+    with _CACHES_LOCK:
+        cache = _CACHES.get(key)
+        if cache is None:
+            cache = _CACHES[key] = msal.SerializableTokenCache()
+            cache.deserialize(read_cache(path))
+        return cache
 
 
 def read_cache(path: str) -> str:
