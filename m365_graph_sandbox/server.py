@@ -720,6 +720,7 @@ class Server:
         fault = None if refuse is not None else self.faults.take(method, path, inner=inner)
         page_key: tuple[Any, ...] | None = None
         cached: _CachedPage | None = None
+        writes = False
         if self.cache_pages and refuse is None and route is not None:
             if fault is None and route.kind == "graph":
                 page_key = self._page_key(req, parts.query)
@@ -727,7 +728,8 @@ class Server:
                     cached = self._pages.get(page_key)
                     self._count_page(cached is not None)
             if page_key is None and method != "GET" and route.kind in ("graph", "control"):
-                self.clear_page_cache()  # a write (or a control) may change any answer
+                writes = True  # a write (or a control) may change any answer: before and after it
+                self.clear_page_cache()
         try:
             if refuse is not None:
                 raise refuse
@@ -762,6 +764,8 @@ class Server:
             response = self._apply_fault(target, response, fault)
         if page_key is not None and cached is None:
             self._store_page(page_key, req, response)
+        elif writes:
+            self.clear_page_cache()
         response.headers["request-id"] = request_id
         response.headers["client-request-id"] = client_request_id
         status = 0 if response.transport == "reset" else response.status
