@@ -520,3 +520,26 @@ def test_no_stream_module_does_http():
         text = module.read_text()
         assert "import requests" not in text, module.name
         assert not re.search(r"https?://", text), module.name
+
+
+# -- one page ahead -------------------------------------------------------------------------------
+
+
+def test_the_next_page_is_fetched_while_the_caller_works_on_this_one(sb):
+    from tap_microsoft365.tap import TapMicrosoft365
+
+    client = TapMicrosoft365(config=sb.tap_config(), validate_config=True).run_context.client
+    sb.reset_log()
+    pages = client.pages("/users", stream="users", params={"$select": "id", "$top": 100}, ahead=True)
+    first = next(pages)
+    assert len(first["value"]) == 100
+    fetched = threading.Event()
+    for _ in range(500):  # the second page's request is made without asking for it
+        if sb.count(path="/v1.0/users") == 2:
+            fetched.set()
+            break
+        fetched.wait(0.01)
+    assert fetched.is_set()
+    rest = list(pages)
+    assert sum(len(p["value"]) for p in [first, *rest]) == len(sb.tenant.users)
+    assert sb.count(path="/v1.0/users") == -(-len(sb.tenant.users) // 100)  # no request more than serial

@@ -387,32 +387,63 @@ class GraphClient:
         params: Mapping[str, t.Any] | None = None,
         headers: Mapping[str, str] | None = None,
         pace: Pacer | None = None,
+        ahead: bool = False,
     ) -> Iterator[dict]:
         """Every page of a collection: ``{"value": [...], "@odata.nextLink"?, ...}``, validated.
 
         Empty pages that carry a nextLink are followed (graph.md 5); a nextLink that repeats a page
         already read, or points outside the Graph root, ends the stream with one clear line. ``path``
         may be an absolute Graph URL (a saved delta link), checked like a nextLink.
+
+        ``ahead``: while the caller works through a page, the next one is already being fetched (one
+        page ahead, so memory stays at two pages): a stream's pages are a serial chain of nextLinks, and
+        this overlaps the tap's per-record work with Graph's latency. For callers that read every page;
+        one that stops early would leave one request made for nothing.
         """
         if "://" in path:
             url = self.check_graph_url(path, stream, "the saved @odata.deltaLink")
         else:
             url = self.url(path, params)
         seen: set[int] = set()
-        while True:
-            seen.add(hash(url))
-            answer = self.send("GET", url, stream=stream, headers=headers, pace=pace)
-            page = answer.json_object(stream)
-            if not isinstance(page.get("value"), list):
-                raise answer.malformed(stream, "no 'value' list in a collection page")
-            page[CALL_KEY] = f"GET {answer.path} ({answer.ids})"  # for messages about its records
-            yield page
-            next_link = page.get("@odata.nextLink")
-            if next_link is None:
-                return
-            if not isinstance(next_link, str) or hash(next_link) in seen:
-                raise answer.malformed(stream, "an @odata.nextLink that repeats a page already read")
-            url = self.check_graph_url(next_link, stream, "@odata.nextLink")
+
+        def fetch(target: str) -> GraphResponse:
+            return self.send("GET", target, stream=stream, headers=headers, pace=pace)
+
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="graph-ahead") if ahead else None
+        pending: Future[GraphResponse] | None = None
+        try:
+            while True:
+                seen.add(hash(url))
+                answer = pending.result() if pending is not None else fetch(url)
+                pending = None
+                page = answer.json_object(stream)
+                if not isinstance(page.get("value"), list):
+                    raise answer.malformed(stream, "no 'value' list in a collection page")
+                page[CALL_KEY] = f"GET {answer.path} ({answer.ids})"  # for messages about its records
+                next_link = page.get("@odata.nextLink")
+                refused: GraphError | None = None
+                next_url = ""
+                if next_link is not None:
+                    if not isinstance(next_link, str) or hash(next_link) in seen:
+                        refused = answer.malformed(
+                            stream, "an @odata.nextLink that repeats a page already read"
+                        )
+                    else:
+                        try:
+                            next_url = self.check_graph_url(next_link, stream, "@odata.nextLink")
+                        except GraphError as exc:
+                            refused = exc
+                    if refused is None and pool is not None:
+                        pending = pool.submit(fetch, next_url)
+                yield page
+                if refused is not None:
+                    raise refused
+                if next_link is None:
+                    return
+                url = next_url
+        finally:
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
 
     # -- $batch ------------------------------------------------------------------------------------
 

@@ -328,7 +328,7 @@ class GraphStream(Stream):
     ) -> Iterator[dict]:
         """Pages of ``path`` with this stream's pacing; errors reported under ``stream``."""
         return self.client.pages(
-            path, stream=stream, params=params, headers=headers or None, pace=self.pacer()
+            path, stream=stream, params=params, headers=headers or None, pace=self.pacer(), ahead=True
         )
 
     def drop_property(self, prop: str, why: str) -> None:

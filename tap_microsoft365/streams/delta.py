@@ -118,7 +118,7 @@ class DeltaStream(RememberingStream):
                 self.name,
             )
             return Round(True, "the state's delta_link was not a URL")
-        pages = self.client.pages(link, stream=self.name)
+        pages = self.client.pages(link, stream=self.name, ahead=True)
         try:
             first = next(pages)
         except GraphSkippableError:
