@@ -59,3 +59,14 @@ LICENSE_ASSIGNMENT_STATES = objects(
     th.Property("skuId", String),
     th.Property("state", String),
 )
+
+
+def owner_properties(parent_field: str, parent: str) -> tuple[th.Property, ...]:
+    """A (parent, owner) row of a registeredOwners / owners listing: ids, the owner's type and names."""
+    return (
+        th.Property(parent_field, String, required=True, description=f"The {parent} (added by the tap)"),
+        th.Property("owner_id", String, required=True, description="The owner's object id"),
+        th.Property("owner_type", String, description="user or servicePrincipal (from @odata.type)"),
+        th.Property("userPrincipalName", String),
+        th.Property("displayName", String),
+    )

@@ -13,7 +13,7 @@ import typing as t
 
 from singer_sdk import typing as th
 
-from tap_microsoft365.schema import Bool, DateTime, Int, String, props, strings
+from tap_microsoft365.schema import Bool, DateTime, Int, String, owner_properties, props, strings
 from tap_microsoft365.streams.base import (
     BatchedChildStream,
     GraphStream,
@@ -67,17 +67,7 @@ class DeviceOwnersStream(BatchedChildStream):
     child_path = "/devices/{id}/registeredOwners"
     child_select = "id,userPrincipalName,displayName"
     primary_keys = ("device_id", "owner_id")
-    schema = props(
-        th.Property(
-            "device_id", String, required=True, description="The device (added by the tap)"
-        ),
-        th.Property("owner_id", String, required=True, description="The owner's object id"),
-        th.Property(
-            "owner_type", String, description="user or servicePrincipal (from @odata.type)"
-        ),
-        th.Property("userPrincipalName", String),
-        th.Property("displayName", String),
-    )
+    schema = props(*owner_properties("device_id", "device"))
     parent_field = "device_id"
     child_field = "owner_id"
     type_field = "owner_type"

@@ -15,6 +15,7 @@ from tap_microsoft365.schema import (
     DateTime,
     String,
     objects,
+    owner_properties,
     props,
     strings,
 )
@@ -310,13 +311,7 @@ class GroupOwnersStream(BatchedChildStream):
     type_field = "owner_type"
     copied = ("userPrincipalName", "displayName")
     primary_keys = ("group_id", "owner_id")
-    schema = props(
-        th.Property("group_id", String, required=True, description="The group (added by the tap)"),
-        th.Property("owner_id", String, required=True, description="The owner's object id"),
-        th.Property("owner_type", String, description="user or servicePrincipal (from @odata.type)"),
-        th.Property("userPrincipalName", String),
-        th.Property("displayName", String),
-    )
+    schema = props(*owner_properties("group_id", "group"))
 
     def user_refs(self, row: dict) -> Iterable[t.Any]:
         """An owner outside the user scope: the link is dropped."""

@@ -20,7 +20,7 @@ from singer_sdk import typing as th
 
 from tap_microsoft365.schema import Bool, DateTime, Int, String, objects, props, strings
 from tap_microsoft365.settings import parse_start_date
-from tap_microsoft365.streams.base import GraphStream
+from tap_microsoft365.streams.base import GraphStream, member_type
 from tap_microsoft365.streams.devices import IntuneStream
 
 if t.TYPE_CHECKING:
@@ -117,7 +117,7 @@ class MobileAppsStream(IntuneStream):
         """The items, ``@odata.type`` kept as ``app_type``."""
         for item in page["value"]:
             if isinstance(item, dict):
-                item["app_type"] = str(item.get("@odata.type") or "").rsplit(".", 1)[-1] or None
+                item["app_type"] = member_type(item)
         yield from super().rows(page)
 
 
