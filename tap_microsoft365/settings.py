@@ -351,31 +351,6 @@ def safe_validation_message(error: t.Any) -> str:
     return f"setting {where} is not valid ({error.validator})"
 
 
-def check_ids(tenant_id: str, client_id: str) -> None:
-    """tenant_id is a GUID or a domain; client_id is a GUID (Entra's formats)."""
-    if not tenant_id:
-        raise ConfigError(
-            "Setting tenant_id is missing. Fix: set it to the Directory (tenant) ID from Entra admin "
-            "center > Overview."
-        )
-    if not (GUID.match(tenant_id) or DOMAIN.match(tenant_id)):
-        raise ConfigError(
-            "Setting tenant_id is neither a GUID nor a domain. Fix: copy the Directory "
-            "(tenant) ID (a GUID like 72f988bf-86f1-41af-91ab-2d7cd011db47) from Entra admin center > "
-            "Overview."
-        )
-    if not client_id:
-        raise ConfigError(
-            "Setting client_id is missing. Fix: set it to the Application (client) ID of the app "
-            "registration."
-        )
-    if not GUID.match(client_id):
-        raise ConfigError(
-            "Setting client_id is not a GUID. Fix: copy the Application (client) ID "
-            "(not the secret ID or the object ID) from App registrations > your app > Overview."
-        )
-
-
 def check_url(setting: str, value: str) -> str:
     """An https URL without trailing slash (msal refuses plain http)."""
     parsed = urlparse(value)
