@@ -163,9 +163,11 @@ def main(argv: list[str]) -> int:
 
     configs = [argv[i + 1] for i, a in enumerate(argv[:-1]) if a == "--config"]
     catalogs = [argv[i + 1] for i, a in enumerate(argv[:-1]) if a in ("--catalog", "--properties")]
+    files = [c for c in configs if c != "ENV"]
     tap = TapMicrosoft365(
-        config=configs or None,
+        config=files or None,
         catalog=catalogs[-1] if catalogs else None,
+        parse_env_config="ENV" in configs,  # --config ENV: settings from TAP_MICROSOFT365_* variables
         validate_config=True,
     )
     report = run_check(tap)

@@ -81,3 +81,20 @@ def test_check_reports_a_tenant_that_cannot_sign_in(box, tmp_path):
     assert "AADSTS700016" in b["sign_in"]
     assert not any(c["readable"] for c in b["streams"].values())
     assert "Traceback" not in result.stderr
+
+
+def test_check_reads_settings_from_the_environment(box, tmp_path):
+    import subprocess
+    import sys
+
+    env = {**os.environ, "REQUESTS_CA_BUNDLE": box.ca_bundle}
+    env.update({f"TAP_MICROSOFT365_{k.upper()}": str(v) for k, v in box.tap_config().items()})
+    catalog = tmp_path / "catalog.json"
+    catalog.write_text(json.dumps(catalog_for(box.tap_config(), ["users", "groups"])))
+    proc = subprocess.run(
+        [sys.executable, "-m", "tap_microsoft365", "--config", "ENV", "--catalog", str(catalog), "--check"],
+        capture_output=True, text=True, env=env, timeout=120, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-1500:]
+    report = json.loads(proc.stdout)
+    assert report["tenants"][0]["streams"]["users"] == {"readable": True, "count": len(box.tenant.users)}
