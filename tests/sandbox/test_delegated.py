@@ -3,12 +3,7 @@
 from __future__ import annotations
 
 import base64
-import contextlib
 import json
-import os
-import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import msal
@@ -16,6 +11,7 @@ import pytest
 import requests
 
 from m365_graph_sandbox import PUBLIC_CLIENT_ID, Sandbox
+from tests.sandbox.test_cli import cli
 
 ROOT = Path(__file__).resolve().parents[2]
 SCOPES = ["User.Read.All", "Reports.Read.All", "AuditLog.Read.All", "Directory.Read.All"]
@@ -334,23 +330,6 @@ def test_raw_device_grant_answer(sb):
         device_code=start["device_code"],
     ).json()
     assert again["error"] == "invalid_grant"
-
-
-@contextlib.contextmanager
-def cli(*args, cwd):
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    env.pop("REQUESTS_CA_BUNDLE", None)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "m365_graph_sandbox", "--users", "30", *map(str, args)],
-        cwd=cwd, env=env, stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    try:
-        line = proc.stdout.readline()
-        assert line, "the sandbox exited before printing its JSON line"
-        yield json.loads(line)
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=10) == 0
 
 
 def test_cli_auto_approves_device_codes(tmp_path):

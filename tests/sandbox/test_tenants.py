@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import msal
@@ -15,6 +10,7 @@ import pytest
 import requests
 
 from m365_graph_sandbox import Sandbox, SandboxTenant
+from tests.sandbox.test_cli import cli
 
 ROOT = Path(__file__).resolve().parents[2]
 GRAPH_SCOPE = ["https://graph.microsoft.com/.default"]
@@ -314,23 +310,6 @@ def test_add_tenant_defaults_and_collisions():
     assert named.company == "Blue Yonder Airlines"
     assert named.tenant.default_domain == "blueyonderairlines.com"
     assert sb.tenant.company != named.company
-
-
-@contextlib.contextmanager
-def cli(*args, cwd):
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    env.pop("REQUESTS_CA_BUNDLE", None)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "m365_graph_sandbox", "--users", "30", *map(str, args)],
-        cwd=cwd, env=env, stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    try:
-        line = proc.stdout.readline()
-        assert line, "the sandbox exited before printing its JSON line"
-        yield json.loads(line)
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=10) == 0
 
 
 def test_cli_tenants_writes_the_config(tmp_path):
