@@ -52,11 +52,11 @@ def probe(stream: GraphStream, run: RunContext) -> int | None:
         client.send("GET", url, stream=stream.name, redirects=True)
         return None
     if isinstance(stream, BatchedChildStream):
-        parent = stream.run_source.streams[stream.parent]
-        params: dict[str, t.Any] = {"$select": "id"} if parent.supports_select else {}  # type: ignore[attr-defined]
-        if parent.max_page_size:  # type: ignore[attr-defined]
+        parent = t.cast("GraphStream", stream.run_source.streams[stream.parent])
+        params: dict[str, t.Any] = {"$select": "id"} if parent.supports_select else {}
+        if parent.max_page_size:
             params["$top"] = 1
-        page = next(client.pages(parent.path, stream=stream.name, params=params))  # type: ignore[attr-defined]
+        page = next(client.pages(parent.path, stream=stream.name, params=params))
         first = next((r["id"] for r in page["value"] if isinstance(r, dict) and "id" in r), None)
         if first is not None:
             inner: dict[str, t.Any] = {"$select": stream.child_select} if stream.child_select else {}
